@@ -1,0 +1,87 @@
+/// A weight stored as FP8 E4M3 with one f32 scale per 128×128 block (DeepSeek-V3 layout):
+/// `W[r, c] = decode(codes[r, c]) * scales[r / 128, c / 128]`.
+public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
+    public static let block = 128
+    public let rows: Int
+    public let cols: Int
+    /// (rows, cols) E4M3 codes, row-major.
+    public let codes: UnsafeMutablePointer<UInt8>
+    /// (ceil(rows/128), ceil(cols/128)) multipliers, row-major.
+    public let scales: UnsafeMutablePointer<Float>
+    public var scaleColumns: Int { (cols + 127) / 128 }
+    public var scaleRows: Int { (rows + 127) / 128 }
+    public var byteCount: Int { rows * cols + scaleRows * scaleColumns * 4 }
+
+    /// Uninitialized storage (codes zero, scales one).
+    public init(rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        codes = .allocate(capacity: rows * cols)
+        codes.initialize(repeating: 0, count: rows * cols)
+        let ns = ((rows + 127) / 128) * ((cols + 127) / 128)
+        scales = .allocate(capacity: ns)
+        scales.initialize(repeating: 1, count: ns)
+    }
+    deinit { codes.deallocate(); scales.deallocate() }
+
+    /// Quantizes an f32 matrix block by block: scale = amax/448 (1 for an all-zero block),
+    /// codes = round-to-nearest-even(clamp(w / scale, ±448)).
+    /// `fillRows(start, count, out)` writes rows [start, start+count) of W as f32 into `out`.
+    public convenience init(rows: Int, cols: Int, quantizing fillRows: (Int, Int, UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+        self.init(rows: rows, cols: cols)
+        let tile = UnsafeMutablePointer<Float>.allocate(capacity: 128 * cols)
+        defer { tile.deallocate() }
+        for rb in 0..<scaleRows {
+            let r0 = rb * 128, n = min(128, rows - r0)
+            try fillRows(r0, n, tile)
+            quantizeTile(tile, firstRow: r0, rowCount: n)
+        }
+    }
+
+    private func quantizeTile(_ tile: UnsafeMutablePointer<Float>, firstRow r0: Int, rowCount n: Int) {
+        let rb = r0 / 128
+        for cb in 0..<scaleColumns {
+            let c0 = cb * 128, w = min(128, cols - c0)
+            var amax: Float = 0
+            for r in 0..<n { for c in 0..<w { amax = max(amax, abs(tile[r * cols + c0 + c])) } }
+            let scale: Float = amax > 0 ? amax / E4M3.max : 1
+            scales[rb * scaleColumns + cb] = scale
+            for r in 0..<n {
+                for c in 0..<w {
+                    let v = min(max(tile[r * cols + c0 + c] / scale, -E4M3.max), E4M3.max)
+                    codes[(r0 + r) * cols + c0 + c] = E4M3.encode(v)
+                }
+            }
+        }
+    }
+
+    /// Reference decode of rows [start, start+count) to f32.
+    public func dequantizeRows(_ start: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in start..<(start + count) {
+            for c in 0..<cols {
+                out[(r - start) * cols + c] = E4M3.table[Int(codes[r * cols + c])] * scales[(r / 128) * scaleColumns + c / 128]
+            }
+        }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        pool.parallelFor(rows) { range in
+            for b in 0..<batch {
+                for r in range { y[b * self.rows + r] = self.referenceRowDot(r, x + b * self.cols) }
+            }
+        }
+    }
+
+    /// Scalar reference: per 128-wide block, sum decode(code)·x in f32, then scale once per block.
+    public func referenceRowDot(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+        var total: Float = 0
+        let row = codes + r * cols
+        for cb in 0..<scaleColumns {
+            let c0 = cb * 128, w = min(128, cols - c0)
+            var s: Float = 0
+            for c in 0..<w { s.addProduct(E4M3.table[Int(row[c0 + c])], x[c0 + c]) }
+            total.addProduct(s, scales[(r / 128) * scaleColumns + cb])
+        }
+        return total
+    }
+}
