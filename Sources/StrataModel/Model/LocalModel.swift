@@ -1,0 +1,91 @@
+import StrataKernels
+
+/// The whole model in one process: embedding → all layers → final norm → head → sampler.
+/// The reference the distributed path must equal token for token.
+public final class LocalModel: ForwardPass, @unchecked Sendable {
+    public let config: ModelConfig
+    public let embedding: EmbeddingTable
+    public let stack: LayerStack
+    public let finalNorm: [Float]
+    public let head: LinearWeight
+    public let pool: ThreadPool
+    private var sessions: [UInt64: (cache: KVCache, sampler: Sampler)] = [:]
+
+    public init(config: ModelConfig, embedding: EmbeddingTable, stack: LayerStack, finalNorm: [Float],
+                head: LinearWeight, pool: ThreadPool) {
+        self.config = config; self.embedding = embedding; self.stack = stack
+        self.finalNorm = finalNorm; self.head = head; self.pool = pool
+    }
+
+    /// Loads every layer of `source` in `precision`.
+    public convenience init(source: ModelSource, precision: WeightPrecision, threads: Int) throws {
+        let loader = ModelLoader(source: source, precision: precision)
+        let embedding = try loader.loadEmbedding()
+        self.init(config: source.config, embedding: embedding, stack: try loader.loadStack(0..<source.config.layerCount),
+                  finalNorm: try loader.loadFinalNorm(), head: try loader.loadHead(sharing: embedding),
+                  pool: ThreadPool(threads: threads))
+    }
+
+    /// Bytes of weights resident (embedding and head counted once when tied).
+    public var weightBytes: Int {
+        stack.byteCount + embedding.matrix.byteCount + (head as AnyObject === embedding.matrix as AnyObject ? 0 : head.byteCount)
+    }
+
+    public func openSession(_ id: UInt64, sampling: SamplingParameters, prompt: [Int]) throws {
+        guard sessions[id] == nil else { throw ForwardError.duplicateSession(id) }
+        try sampling.validate()
+        sessions[id] = (stack.makeCache(), Sampler(sampling, prompt: prompt))
+    }
+
+    public func closeSession(_ id: UInt64) { sessions[id] = nil }
+
+    public func step(_ batch: [SequenceStep]) throws -> [SampledToken] {
+        let rows = try hiddenStates(batch)  // (Σ tokens, hidden), after the final norm
+        defer { rows.deallocate() }
+        let h = config.hiddenSize, v = config.vocabSize
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: v)
+        defer { logits.deallocate() }
+        var out: [SampledToken] = []
+        var end = 0
+        for s in batch {
+            end += s.tokens.count
+            head.forward(rows + (end - 1) * h, batch: 1, into: logits, pool: pool)   // (hidden,) -> (vocab,)
+            out.append(sessions[s.session]!.sampler.sample(logits, count: v, topLogprobs: s.topLogprobs))
+        }
+        return out
+    }
+
+    /// Appends `tokens` to a session and returns the logits of every position, (count, vocab).
+    /// Used by perplexity; the session's sampler is untouched.
+    public func logits(session: UInt64, tokens: [Int]) throws -> [Float] {
+        let rows = try hiddenStates([SequenceStep(session: session, tokens: tokens)])
+        defer { rows.deallocate() }
+        var out = [Float](repeating: 0, count: tokens.count * config.vocabSize)
+        out.withUnsafeMutableBufferPointer { head.forward(rows, batch: tokens.count, into: $0.baseAddress!, pool: pool) }
+        return out
+    }
+
+    /// Embeds, runs the stack and the final norm; the caller owns the result (T, hidden).
+    private func hiddenStates(_ batch: [SequenceStep]) throws -> UnsafeMutablePointer<Float> {
+        let h = config.hiddenSize
+        var entries: [BatchEntry] = []
+        for s in batch {
+            guard let state = sessions[s.session] else { throw ForwardError.unknownSession(s.session) }
+            guard !s.tokens.isEmpty else { throw ForwardError.emptyStep(s.session) }
+            let positions = state.cache.length + s.tokens.count
+            guard positions <= config.maxPositions else { throw ForwardError.contextOverflow(positions: positions, limit: config.maxPositions) }
+            if let bad = s.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw ForwardError.tokenOutOfRange(token: bad, vocab: config.vocabSize)
+            }
+            entries.append(BatchEntry(cache: state.cache, count: s.tokens.count))
+        }
+        let tokens = batch.flatMap(\.tokens)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: tokens.count * h)
+        for (i, t) in tokens.enumerated() { embedding.lookup(t, into: x + i * h) }
+        stack.forward(x, entries: entries, pool: pool)
+        finalNorm.withUnsafeBufferPointer { w in
+            for r in 0..<tokens.count { rmsNorm(x + r * h, weight: w.baseAddress!, count: h, eps: Float(config.rmsNormEps), into: x + r * h) }
+        }
+        return x
+    }
+}

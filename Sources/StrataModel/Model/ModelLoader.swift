@@ -1,0 +1,118 @@
+import StrataKernels
+
+/// Precision of linear weights in memory.
+public enum WeightPrecision: String, Sendable, CaseIterable {
+    /// Block-scaled FP8 E4M3 (128×128): the serving format.
+    case fp8
+    /// f32: the reference path for tests and comparisons.
+    case f32
+}
+
+/// The token embedding table (vocab, hidden), in the precision of the linears.
+public struct EmbeddingTable: @unchecked Sendable {
+    public let matrix: LinearWeight
+    /// Writes the embedding of `token` into `out` (hidden,).
+    public func lookup(_ token: Int, into out: UnsafeMutablePointer<Float>) {
+        switch matrix {
+        case let m as F32Matrix: out.update(from: m.values + token * m.cols, count: m.cols)
+        case let m as BlockScaledFP8Matrix: m.dequantizeRows(token, count: 1, into: out)
+        default: preconditionFailure("unsupported embedding matrix \(type(of: matrix))")
+        }
+    }
+}
+
+/// Converts checkpoint tensors into in-memory weights: every linear becomes block-scaled FP8
+/// (FP8 checkpoints pass through exactly) or f32. Loads only what a stage asks for.
+public struct ModelLoader {
+    public let source: ModelSource
+    public let precision: WeightPrecision
+    public var config: ModelConfig { source.config }
+
+    public init(source: ModelSource, precision: WeightPrecision) {
+        self.source = source
+        self.precision = precision
+    }
+
+    /// Decoder layers `range` as a stack.
+    public func loadStack(_ range: Range<Int>) throws -> LayerStack {
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= config.layerCount else {
+            throw ModelConfigError.invalid(key: "layerRange", value: "\(range)", reason: "must lie within [0, \(config.layerCount))")
+        }
+        return LayerStack(config: config, layers: try range.map(loadLayer))
+    }
+
+    public func loadLayer(_ i: Int) throws -> DecoderLayer {
+        let c = config, h = c.hiddenSize, qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
+        let n = { (s: String) in CanonicalName.layer(i, s) }
+        return DecoderLayer(
+            index: i,
+            attentionNorm: try vector(n("input_layernorm.weight"), h),
+            mlpNorm: try vector(n("post_attention_layernorm.weight"), h),
+            q: try linear(n("self_attn.q_proj.weight"), qw, h),
+            k: try linear(n("self_attn.k_proj.weight"), kw, h),
+            v: try linear(n("self_attn.v_proj.weight"), kw, h),
+            o: try linear(n("self_attn.o_proj.weight"), h, qw),
+            qBias: c.attentionBias ? try vector(n("self_attn.q_proj.bias"), qw) : nil,
+            kBias: c.attentionBias ? try vector(n("self_attn.k_proj.bias"), kw) : nil,
+            vBias: c.attentionBias ? try vector(n("self_attn.v_proj.bias"), kw) : nil,
+            gate: try linear(n("mlp.gate_proj.weight"), c.intermediateSize, h),
+            up: try linear(n("mlp.up_proj.weight"), c.intermediateSize, h),
+            down: try linear(n("mlp.down_proj.weight"), h, c.intermediateSize))
+    }
+
+    public func loadEmbedding() throws -> EmbeddingTable {
+        EmbeddingTable(matrix: try linear(CanonicalName.embedding, config.vocabSize, config.hiddenSize))
+    }
+
+    /// The output head; with tied embeddings, `embedding`'s matrix (loaded if not given).
+    public func loadHead(sharing embedding: EmbeddingTable? = nil) throws -> LinearWeight {
+        if config.tiedEmbeddings || !source.weights.contains(CanonicalName.outputHead) {
+            return try (embedding ?? loadEmbedding()).matrix
+        }
+        return try linear(CanonicalName.outputHead, config.vocabSize, config.hiddenSize)
+    }
+
+    public func loadFinalNorm() throws -> [Float] { try vector(CanonicalName.finalNorm, config.hiddenSize) }
+
+    /// A 1-D tensor as f32.
+    func vector(_ name: String, _ n: Int) throws -> [Float] {
+        let t = try source.weights.tensor(name)
+        guard t.shape == [n] else { throw WeightFileError.shapeMismatch(file: t.file, tensor: name, expected: [n], found: t.shape) }
+        return [Float](unsafeUninitializedCapacity: n) { buf, count in
+            t.dequantizeRows(0, count: 1, into: buf.baseAddress!)
+            count = n
+        }
+    }
+
+    /// A linear weight (rows, cols) in the loader's precision.
+    func linear(_ name: String, _ rows: Int, _ cols: Int) throws -> LinearWeight {
+        let t = try source.weights.tensor(name)
+        guard t.shape == [rows, cols] else {
+            throw WeightFileError.shapeMismatch(file: t.file, tensor: name, expected: [rows, cols], found: t.shape)
+        }
+        switch precision {
+        case .f32:
+            let m = F32Matrix(rows: rows, cols: cols)
+            t.dequantizeRows(0, count: rows, into: m.values)
+            return m
+        case .fp8:
+            if t.encoding == .e4m3, let s = t.blockScales { return try passThrough(t, scales: s) }
+            return BlockScaledFP8Matrix(rows: rows, cols: cols) { start, count, out in
+                t.dequantizeRows(start, count: count, into: out)
+            }
+        }
+    }
+
+    /// An FP8 checkpoint tensor, codes and scales copied bit for bit.
+    func passThrough(_ t: StoredTensor, scales: UnsafeRawBufferPointer) throws -> BlockScaledFP8Matrix {
+        let m = BlockScaledFP8Matrix(rows: t.rows, cols: t.cols)
+        let n = m.scaleRows * m.scaleColumns
+        guard scales.count == n * 4, t.bytes.count == t.rows * t.cols else {
+            throw WeightFileError.shapeMismatch(file: t.file, tensor: t.name + " (block scales)",
+                                                expected: [m.scaleRows, m.scaleColumns], found: [scales.count / 4])
+        }
+        m.codes.update(from: t.bytes.bindMemory(to: UInt8.self).baseAddress!, count: t.rows * t.cols)
+        for i in 0..<n { m.scales[i] = scales.loadUnaligned(fromByteOffset: i * 4, as: Float.self) }
+        return m
+    }
+}

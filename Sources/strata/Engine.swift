@@ -1,0 +1,21 @@
+import Foundation
+import StrataModel
+import StrataTokenizer
+
+/// A model, its tokenizer and a generator, opened from the command line's options.
+struct Engine {
+    let source: ModelSource
+    let model: LocalModel
+    let tokenizer: Tokenizer
+    let generator: Generator
+
+    static func open(_ o: ModelOptions) throws -> Engine {
+        let source = try ModelSource(path: o.model)
+        let tokenizer = try Tokenizer.load(model: source)
+        let model = try LocalModel(source: source, precision: o.weights, threads: o.threads)
+        var stops = Set(source.config.eosTokenIDs)
+        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
+        return Engine(source: source, model: model, tokenizer: tokenizer,
+                      generator: Generator(model: model, stopTokens: stops))
+    }
+}
