@@ -35,7 +35,9 @@ let package = Package(
             swiftSettings: fast),
         .target(name: "StrataTestSupport", dependencies: ["StrataModel"], path: "Tests/StrataTestSupport"),
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataTestSupport"], swiftSettings: fast),
-        .testTarget(name: "StrataModelTests", dependencies: ["StrataModel", "StrataTokenizer", "StrataTestSupport"], swiftSettings: fast),
+        .testTarget(
+            name: "StrataModelTests", dependencies: ["StrataModel", "StrataTokenizer", "StrataTestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(
             name: "StrataTokenizerTests", dependencies: ["StrataTokenizer", "StrataTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: fast),

@@ -50,6 +50,9 @@ public enum WeightFileError: Error, CustomStringConvertible, Equatable {
     case unreadable(file: String, reason: String)
     /// The header is malformed: bad magic, unsupported version, truncated, or invalid JSON.
     case malformedHeader(file: String, reason: String)
+    /// A tensor's directory entry is inconsistent: bad offsets, a byte size that disagrees with
+    /// shape × dtype, a row that is not a whole number of quantization blocks, or a bad shape.
+    case malformedTensor(file: String, tensor: String, reason: String)
     /// A tensor's data lies (partly) past the end of the file.
     case outOfBounds(file: String, tensor: String, offset: Int, length: Int, fileSize: Int)
     /// A tensor's element type is not one Strata reads.
@@ -65,6 +68,7 @@ public enum WeightFileError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .unreadable(f, r): return "\(f): cannot read: \(r)"
         case let .malformedHeader(f, r): return "\(f): malformed header: \(r)"
+        case let .malformedTensor(f, t, r): return "\(f): tensor '\(t)' is malformed: \(r)"
         case let .outOfBounds(f, t, o, l, s): return "\(f): tensor '\(t)' data [\(o), \(o + l)) lies past the end of the file (\(s) bytes)"
         case let .unsupportedDType(f, t, d): return "\(f): tensor '\(t)' has unsupported dtype \(d)"
         case let .missingTensor(f, t): return "\(f): missing tensor '\(t)'"
