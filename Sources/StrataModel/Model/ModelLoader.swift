@@ -43,33 +43,28 @@ public struct ModelLoader {
 
     public func loadLayer(_ i: Int) throws -> DecoderLayer {
         let c = config, h = c.hiddenSize, qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
-        let n = { (s: String) in CanonicalName.layer(i, s) }
+        typealias M = CanonicalName.Module
+        func w(_ m: M, _ rows: Int, _ cols: Int) throws -> LinearWeight { try linear(CanonicalName.weight(i, m), rows, cols) }
+        func norm(_ m: M) throws -> [Float] { try vector(CanonicalName.weight(i, m), h) }
+        func bias(_ m: M, _ n: Int) throws -> [Float]? { c.attentionBias ? try vector(CanonicalName.bias(i, m), n) : nil }
         return DecoderLayer(
-            index: i,
-            attentionNorm: try vector(n("input_layernorm.weight"), h),
-            mlpNorm: try vector(n("post_attention_layernorm.weight"), h),
-            q: try linear(n("self_attn.q_proj.weight"), qw, h),
-            k: try linear(n("self_attn.k_proj.weight"), kw, h),
-            v: try linear(n("self_attn.v_proj.weight"), kw, h),
-            o: try linear(n("self_attn.o_proj.weight"), h, qw),
-            qBias: c.attentionBias ? try vector(n("self_attn.q_proj.bias"), qw) : nil,
-            kBias: c.attentionBias ? try vector(n("self_attn.k_proj.bias"), kw) : nil,
-            vBias: c.attentionBias ? try vector(n("self_attn.v_proj.bias"), kw) : nil,
-            gate: try linear(n("mlp.gate_proj.weight"), c.intermediateSize, h),
-            up: try linear(n("mlp.up_proj.weight"), c.intermediateSize, h),
-            down: try linear(n("mlp.down_proj.weight"), h, c.intermediateSize))
+            index: i, attentionNorm: try norm(.inputNorm), mlpNorm: try norm(.postAttentionNorm),
+            q: try w(.qProj, qw, h), k: try w(.kProj, kw, h), v: try w(.vProj, kw, h), o: try w(.oProj, h, qw),
+            qBias: try bias(.qProj, qw), kBias: try bias(.kProj, kw), vBias: try bias(.vProj, kw),
+            gate: try w(.gateProj, c.intermediateSize, h), up: try w(.upProj, c.intermediateSize, h),
+            down: try w(.downProj, h, c.intermediateSize))
     }
 
     public func loadEmbedding() throws -> EmbeddingTable {
-        EmbeddingTable(matrix: try linear(CanonicalName.embedding, config.vocabSize, config.hiddenSize))
+        EmbeddingTable(matrix: try linear(CanonicalName.embedTokens, config.vocabSize, config.hiddenSize))
     }
 
     /// The output head; with tied embeddings, `embedding`'s matrix (loaded if not given).
     public func loadHead(sharing embedding: EmbeddingTable? = nil) throws -> LinearWeight {
-        if config.tiedEmbeddings || !source.weights.contains(CanonicalName.outputHead) {
+        if config.tiedEmbeddings {
             return try (embedding ?? loadEmbedding()).matrix
         }
-        return try linear(CanonicalName.outputHead, config.vocabSize, config.hiddenSize)
+        return try linear(CanonicalName.lmHead, config.vocabSize, config.hiddenSize)
     }
 
     public func loadFinalNorm() throws -> [Float] { try vector(CanonicalName.finalNorm, config.hiddenSize) }
