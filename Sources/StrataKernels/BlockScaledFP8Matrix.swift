@@ -64,15 +64,31 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         }
     }
 
+    /// x (batch, cols) @ W^T -> y (batch, rows): the GEMV (FP8GEMV.swift) for batch 1, else the
+    /// GEMM (FP8GEMM.swift); both perform the same operations per (token, row), so the result for
+    /// a token is bit-identical whatever the batch. Rows are split into contiguous ranges per thread.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        pool.parallelFor(rows) { range in
-            for b in 0..<batch {
-                for r in range { y[b * self.rows + r] = self.referenceRowDot(r, x + b * self.cols) }
+        guard batch > 0 else { return }
+        if batch == 1 {
+            pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemvRowsPerPass) { range in
+                self.gemv(rows: range, x: x, y: y)
+            }
+        } else {
+            pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemmTileRows) { range in
+                self.gemm(rows: range, x: x, batch: batch, y: y)
             }
         }
     }
 
+    /// Index of the first NaN code (0x7F/0xFF), or nil. The fast kernels read NaN codes as ±480,
+    /// so loaders reject weights that contain any.
+    public func firstNaNCode() -> Int? {
+        for i in 0..<(rows * cols) where codes[i] & 0x7F == 0x7F { return i }
+        return nil
+    }
+
     /// Scalar reference: per 128-wide block, sum decode(code)·x in f32, then scale once per block.
+    /// Same value as `forward` up to f32 rounding (the fast kernels sum in 8 lanes).
     public func referenceRowDot(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
         var total: Float = 0
         let row = codes + r * cols

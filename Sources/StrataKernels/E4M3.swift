@@ -37,6 +37,20 @@ public enum E4M3 {
         return UInt8(e + 7) << 3 | m
     }
 
+    /// Fast decode of `count` codes through the kernels' path (fake f16 → f32 in hardware, ×256),
+    /// exact for every finite code; the NaN codes 0x7F/0xFF read as ±480 (see `e4m3Lanes`).
+    public static func decode(_ codes: UnsafePointer<UInt8>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i &+ 8 <= count {
+            storeLanes(e4m3Lanes(codes + i) * 256, out + i)
+            i &+= 8
+        }
+        if i < count {
+            let v = e4m3LanesPartial(codes + i, count &- i) * 256
+            for k in 0..<(count &- i) { out[i &+ k] = v[k] }
+        }
+    }
+
     /// Decode table of all 256 codes.
     public static let table: [Float] = (0..<256).map { decode(UInt8($0)) }
 }

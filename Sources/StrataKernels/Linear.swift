@@ -27,12 +27,42 @@ public final class F32Matrix: LinearWeight, @unchecked Sendable {
     }
     deinit { values.deallocate() }
 
+    /// x (batch, cols) @ W^T -> y (batch, rows). Per (token, row): one 8-lane fma chain over the
+    /// whole row, then `laneSum` — the same operations for every batch size (batch-invariant).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        pool.parallelFor(rows) { range in
-            for b in 0..<batch {
-                let xb = x + b * cols
-                for r in range { y[b * rows + r] = dot(values + r * cols, xb, cols) }
+        guard batch > 0 else { return }
+        pool.parallelFor(rows, granule: 4) { range in
+            let acc = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 12)
+            defer { acc.deallocate() }
+            var r = range.lowerBound
+            while r &+ 4 <= range.upperBound {
+                self.rowQuad(r, x: x, batch: batch, y: y, acc: acc)
+                r &+= 4
             }
+            for r in r..<range.upperBound {
+                for b in 0..<batch {
+                    y[b &* self.rows &+ r] = laneSum(micro1x1(self.values + r &* self.cols, x + b &* self.cols, width: self.cols))
+                }
+            }
+        }
+    }
+
+    /// Rows [r, r+4) for every token: W (4, cols) @ x (batch, cols)^T -> y[:, r..<r+4].
+    @inline(__always)
+    private func rowQuad(_ r: Int, x: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<SIMD8<Float>>) {
+        let w = UnsafePointer(values + r &* cols)
+        var b = 0
+        while b < batch {
+            let tokens = batch &- b >= 3 ? 3 : 1
+            if tokens == 3 {
+                micro4x3(w, wStride: cols, x + b &* cols, xStride: cols, width: cols, wTailReadable: false, into: acc)
+            } else {
+                micro4x1(w, wStride: cols, x + b &* cols, width: cols, wTailReadable: false, into: acc)
+            }
+            for t in 0..<tokens {
+                for i in 0..<4 { y[(b &+ t) &* rows &+ r &+ i] = laneSum(acc[t &* 4 &+ i]) }
+            }
+            b &+= tokens
         }
     }
 }

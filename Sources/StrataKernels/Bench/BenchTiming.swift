@@ -1,0 +1,44 @@
+/// Timing helpers for `strata bench kernels`: medians of repeated passes.
+enum BenchTiming {
+    /// Seconds taken by `body`.
+    static func seconds(_ body: () -> Void) -> Double {
+        let clock = ContinuousClock()
+        let d = clock.measure(body)
+        let c = d.components
+        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    }
+
+    /// Median of `passes` timings of `body` (after one untimed warm-up).
+    static func medianSeconds(passes: Int, _ body: () -> Void) -> Double {
+        body()
+        var t = (0..<max(passes, 1)).map { _ in seconds(body) }
+        t.sort()
+        return t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
+    }
+}
+
+/// A fast deterministic byte filler (xorshift64*), so building GiB-sized fixtures takes no time.
+struct BenchRandom {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+
+    /// Fills `count` bytes with random E4M3 codes that are finite (bit 6 cleared: |v| < 2).
+    mutating func fillCodes(_ p: UnsafeMutablePointer<UInt8>, count: Int) {
+        let raw = UnsafeMutableRawPointer(p)
+        var i = 0
+        while i + 8 <= count {
+            raw.storeBytes(of: next() & 0xBFBF_BFBF_BFBF_BFBF, toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count { p[i] = UInt8(truncatingIfNeeded: next()) & 0xBF; i += 1 }
+    }
+
+    /// Uniform floats in [-1, 1).
+    mutating func fillFloats(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { p[i] = Float(next() >> 40) * 0x1p-23 - 1 }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth and FP8 GEMM throughput in one run.
+///
+/// The GEMV cycles over ≥ 1 GiB of FP8 weights in DeepSeek-67B shapes (8192×8192, 22016×8192,
+/// 8192×22016), so nothing stays in cache; its GB/s divided by the read probe's GB/s is the figure
+/// of merit (`gemv_fp8_bandwidth_ratio`, all threads; 1.0 = at the memory-bandwidth limit).
+/// Every figure is the median of several passes; the machine should be otherwise quiet.
+public enum KernelBench {
+    /// Sizes and repetitions of one run.
+    public struct Options: Sendable {
+        /// Threads of the "all threads" figures (callers pass the core count).
+        public var threads: Int
+        /// Timed passes per figure (median reported).
+        public var passes: Int = 7
+        /// Bytes of the read-bandwidth buffer.
+        public var readBytes: Int = 1 << 30
+        /// Minimum bytes of FP8 weights the GEMV cycles through.
+        public var gemvBytes: Int = 1 << 30
+        /// Batch sizes of the GEMM figures.
+        public var gemmBatches: [Int] = [16, 64, 256]
+
+        public init(threads: Int) { self.threads = threads }
+    }
+
+    /// Runs every benchmark and reports one line per figure through `report`; the last line is
+    /// exactly `gemv_fp8_bandwidth_ratio: X`.
+    public static func run(_ options: Options, report: (String) -> Void = { print($0) }) {
+        let one = ThreadPool(threads: 1)
+        let all = ThreadPool(threads: max(options.threads, 1))
+        report("threads: 1 and \(all.threads); passes: \(options.passes) (medians)")
+
+        let probe = ReadBandwidthProbe(bytes: options.readBytes)
+        let read1 = gbs(probe.bytes, BenchTiming.medianSeconds(passes: options.passes) { probe.pass(pool: one) })
+        let readN = gbs(probe.bytes, BenchTiming.medianSeconds(passes: options.passes) { probe.pass(pool: all) })
+        report(String(format: "read_bandwidth_gbs: 1t %.2f  %dt %.2f  (%.2f GiB buffer)",
+                      read1, all.threads, readN, Double(probe.bytes) / Double(1 << 30)))
+
+        let set = GEMVWorkload(minimumBytes: options.gemvBytes)
+        let gemv1 = gbs(set.bytes, BenchTiming.medianSeconds(passes: options.passes) { set.pass(pool: one) })
+        let gemvN = gbs(set.bytes, BenchTiming.medianSeconds(passes: options.passes) { set.pass(pool: all) })
+        report(String(format: "gemv_fp8_gbs: 1t %.2f  %dt %.2f  (%d matrices, %.2f GiB)",
+                      gemv1, all.threads, gemvN, set.matrices.count, Double(set.bytes) / Double(1 << 30)))
+
+        for batch in options.gemmBatches {
+            let (g1, gN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: max(3, options.passes / 2))
+            report(String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN))
+        }
+        report(String(format: "gemv_fp8_bandwidth_ratio_1t: %.3f", gemv1 / read1))
+        report(String(format: "gemv_fp8_bandwidth_ratio: %.3f", gemvN / readN))
+    }
+
+    static func gbs(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / 1e9 }
+
+    /// GFLOP/s (2·rows·cols·batch per forward) of the FP8 GEMM on one 8192×8192 weight.
+    static func gemmGFLOPs(batch: Int, one: ThreadPool, all: ThreadPool, passes: Int) -> (Double, Double) {
+        let n = 8192
+        var rng = BenchRandom(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(batch))
+        let w = BlockScaledFP8Matrix(rows: n, cols: n)
+        rng.fillCodes(w.codes, count: n * n)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
+        defer { x.deallocate(); y.deallocate() }
+        rng.fillFloats(x, count: batch * n)
+        let flops = 2 * Double(n) * Double(n) * Double(batch)
+        let t1 = BenchTiming.medianSeconds(passes: passes) { w.forward(x, batch: batch, into: y, pool: one) }
+        let tN = BenchTiming.medianSeconds(passes: passes) { w.forward(x, batch: batch, into: y, pool: all) }
+        return (flops / t1 / 1e9, flops / tN / 1e9)
+    }
+}
+
+/// FP8 weights in DeepSeek-67B shapes, repeated until they reach the requested size.
+final class GEMVWorkload {
+    static let shapes = [(8192, 8192), (22016, 8192), (8192, 22016)]
+    let matrices: [BlockScaledFP8Matrix]
+    let x: UnsafeMutablePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+
+    init(minimumBytes: Int) {
+        var rng = BenchRandom(state: 0x2545_F491_4F6C_DD1D)
+        var list: [BlockScaledFP8Matrix] = []
+        var total = 0
+        while total < minimumBytes {
+            for (rows, cols) in GEMVWorkload.shapes {
+                let m = BlockScaledFP8Matrix(rows: rows, cols: cols)
+                rng.fillCodes(m.codes, count: rows * cols)
+                list.append(m)
+                total += m.byteCount
+            }
+        }
+        matrices = list
+        x = .allocate(capacity: 22016)
+        y = .allocate(capacity: 22016)
+        rng.fillFloats(x, count: 22016)
+    }
+    deinit { x.deallocate(); y.deallocate() }
+
+    var bytes: Int { matrices.reduce(0) { $0 + $1.byteCount } }
+
+    /// One decode-like pass: every matrix once, batch 1.
+    func pass(pool: ThreadPool) {
+        for m in matrices { m.forward(x, batch: 1, into: y, pool: pool) }
+    }
+}

@@ -1,0 +1,97 @@
+/// FP8 GEMV for decode: W (rows, cols) E4M3 @ x (cols,) -> y (rows,).
+///
+/// Bandwidth-bound: every weight byte is read once per token. Each pass streams 4 rows against one
+/// load of x, converting codes in registers (see `e4m3Lanes`); the reduction order is the
+/// canonical one of Lanes.swift, shared with the GEMM.
+extension BlockScaledFP8Matrix {
+    /// Rows of one GEMV pass.
+    static let gemvRowsPerPass = 4
+
+    /// y[r] for r in `range`; x (cols,), y (rows,).
+    func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        var r = range.lowerBound
+        while r &+ 4 <= range.upperBound {
+            gemv4(r, x, y)
+            r &+= 4
+        }
+        while r < range.upperBound {
+            y[r] = gemv1(r, x)
+            r &+= 1
+        }
+    }
+
+    /// y[r ..< r+4]: four rows against one stream of x.
+    @inline(__always)
+    private func gemv4(_ r: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let w0 = UnsafePointer(codes + r &* cols)
+        let w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols
+        let nb = scaleColumns
+        let s0 = UnsafePointer(scales + (r / 128) &* nb), s1 = UnsafePointer(scales + ((r &+ 1) / 128) &* nb)
+        let s2 = UnsafePointer(scales + ((r &+ 2) / 128) &* nb), s3 = UnsafePointer(scales + ((r &+ 3) / 128) &* nb)
+        var t0 = SIMD8<Float>(), t1 = SIMD8<Float>(), t2 = SIMD8<Float>(), t3 = SIMD8<Float>()
+        var c0 = 0
+        for cb in 0..<nb {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            let width = min(128, cols &- c0)
+            if width == 128 {
+                for j in stride(from: 0, to: 128, by: 8) {
+                    let c = c0 &+ j
+                    let xv = lanes(x + c)
+                    a0.addProduct(e4m3Lanes(w0 + c), xv)
+                    a1.addProduct(e4m3Lanes(w1 + c), xv)
+                    a2.addProduct(e4m3Lanes(w2 + c), xv)
+                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                }
+            } else {
+                var j = 0
+                while j &+ 8 <= width {
+                    let c = c0 &+ j
+                    let xv = lanes(x + c)
+                    a0.addProduct(e4m3Lanes(w0 + c), xv)
+                    a1.addProduct(e4m3Lanes(w1 + c), xv)
+                    a2.addProduct(e4m3Lanes(w2 + c), xv)
+                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                    j &+= 8
+                }
+                if j < width {
+                    let c = c0 &+ j, n = width &- j
+                    let xv = lanesPartial(x + c, n)
+                    a0.addProduct(e4m3LanesPartial(w0 + c, n), xv)
+                    a1.addProduct(e4m3LanesPartial(w1 + c, n), xv)
+                    a2.addProduct(e4m3LanesPartial(w2 + c, n), xv)
+                    a3.addProduct(e4m3LanesPartial(w3 + c, n), xv)
+                }
+            }
+            t0.addProduct(a0, SIMD8(repeating: s0[cb] * 256))
+            t1.addProduct(a1, SIMD8(repeating: s1[cb] * 256))
+            t2.addProduct(a2, SIMD8(repeating: s2[cb] * 256))
+            t3.addProduct(a3, SIMD8(repeating: s3[cb] * 256))
+            c0 &+= 128
+        }
+        y[r] = laneSum(t0); y[r &+ 1] = laneSum(t1); y[r &+ 2] = laneSum(t2); y[r &+ 3] = laneSum(t3)
+    }
+
+    /// One row, same operations per row as `gemv4`.
+    private func gemv1(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+        let w = UnsafePointer(codes + r &* cols)
+        let s = UnsafePointer(scales + (r / 128) &* scaleColumns)
+        var total = SIMD8<Float>()
+        var c0 = 0
+        for cb in 0..<scaleColumns {
+            var acc = SIMD8<Float>()
+            let width = min(128, cols &- c0)
+            var j = 0
+            while j &+ 8 <= width {
+                acc.addProduct(e4m3Lanes(w + (c0 &+ j)), lanes(x + (c0 &+ j)))
+                j &+= 8
+            }
+            if j < width {
+                let c = c0 &+ j, n = width &- j
+                acc.addProduct(e4m3LanesPartial(w + c, n), lanesPartial(x + c, n))
+            }
+            total.addProduct(acc, SIMD8(repeating: s[cb] * 256))
+            c0 &+= 128
+        }
+        return laneSum(total)
+    }
+}

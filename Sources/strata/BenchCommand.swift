@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import StrataKernels
+
+/// `strata bench …`: micro-benchmarks of this machine.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure kernels on this machine.",
+        subcommands: [BenchKernels.self])
+}
+
+/// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Read bandwidth, FP8 GEMV (decode) bandwidth and FP8 GEMM (prefill) GFLOP/s.")
+
+    @Option(help: "Threads for the all-thread figures (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed passes per figure; medians are reported.")
+    var passes: Int = 7
+
+    func run() throws {
+        var options = KernelBench.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        options.passes = passes
+        KernelBench.run(options)
+    }
+}

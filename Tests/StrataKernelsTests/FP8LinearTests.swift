@@ -1,0 +1,76 @@
+import Testing
+import StrataKernels
+
+/// FP8 GEMV/GEMM against the scalar reference and the exact (Double) value of the dequantized
+/// product. Tolerance: |y − exact| ≤ 2e-5 · Σ|w·x| (f32 accumulation over ≤ 11008 terms).
+@Suite struct FP8LinearTests {
+    /// Exact-ish Double dot of dequantized row r with x, and Σ|w·x| for the tolerance.
+    func exactRow(_ w: BlockScaledFP8Matrix, _ r: Int, _ x: [Float]) -> (Double, Double) {
+        var row = [Float](repeating: 0, count: w.cols)
+        row.withUnsafeMutableBufferPointer { w.dequantizeRows(r, count: 1, into: $0.baseAddress!) }
+        var s = 0.0, a = 0.0
+        for c in 0..<w.cols { s += Double(row[c]) * Double(x[c]); a += abs(Double(row[c]) * Double(x[c])) }
+        return (s, a)
+    }
+
+    func checkAgainstReference(rows: Int, cols: Int, pool: ThreadPool) {
+        let w = randomFP8(rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
+        var rng = TestRandom(seed: 7)
+        let x = rng.floats(cols)
+        let y = forward(w, x, batch: 1, pool: pool)
+        for r in 0..<rows {
+            let (exact, magnitude) = exactRow(w, r, x)
+            let tol = 2e-5 * magnitude + 1e-30
+            let ref = x.withUnsafeBufferPointer { w.referenceRowDot(r, $0.baseAddress!) }
+            #expect(abs(Double(y[r]) - exact) <= tol, "fast \(rows)x\(cols) row \(r): \(y[r]) vs \(exact)")
+            #expect(abs(Double(ref) - exact) <= tol, "reference \(rows)x\(cols) row \(r)")
+        }
+    }
+
+    @Test func gemvMatchesReferenceAtAwkwardSizes() {
+        let pool = ThreadPool(threads: 2)
+        for rows in awkwardSizes { for cols in awkwardSizes { checkAgainstReference(rows: rows, cols: cols, pool: pool) } }
+    }
+
+    @Test func gemvMatchesReferenceOnRealRows() {
+        let pool = ThreadPool(threads: 2)
+        checkAgainstReference(rows: 9, cols: 4096, pool: pool)
+        checkAgainstReference(rows: 5, cols: 11008, pool: pool)
+        checkAgainstReference(rows: 130, cols: 200, pool: pool)
+    }
+
+    /// Row b of forward(X, batch: B) == forward(x_b, batch: 1) bit for bit, whatever the neighbours.
+    @Test(arguments: [(67, 300), (129, 129), (8, 1024), (33, 31)])
+    func gemmRowsEqualGEMVBitForBit(rows: Int, cols: Int) {
+        let w = randomFP8(rows: rows, cols: cols, seed: 99)
+        var rng = TestRandom(seed: UInt64(rows + cols))
+        let tokens = (0..<256).map { _ in rng.floats(cols) }
+        let pool = ThreadPool(threads: 2)
+        let single = tokens.map { bits(forward(w, $0, batch: 1, pool: pool)) }
+        for batch in [1, 2, 3, 4, 7, 16, 17, 64, 255, 256] {
+            let offset = batch * 37 % 256  // a different set of neighbours for every batch size
+            let ids = (0..<batch).map { (offset + $0 * 5) % 256 }
+            let y = forward(w, ids.flatMap { tokens[$0] }, batch: batch, pool: pool)
+            for (b, id) in ids.enumerated() {
+                #expect(bits(Array(y[(b * rows)..<((b + 1) * rows)])) == single[id], "batch \(batch) row \(b)")
+            }
+        }
+    }
+
+    @Test func resultsDoNotDependOnThreadCount() {
+        let w = randomFP8(rows: 203, cols: 515, seed: 3)
+        var rng = TestRandom(seed: 4)
+        let x = rng.floats(515 * 5)
+        for batch in [1, 5] {
+            let one = forward(w, x, batch: batch, pool: ThreadPool(threads: 1))
+            #expect(bits(forward(w, x, batch: batch, pool: ThreadPool(threads: 3))) == bits(one))
+        }
+    }
+
+    @Test func nanCodesAreFound() {
+        let w = BlockScaledFP8Matrix(rows: 3, cols: 5)
+        #expect(w.firstNaNCode() == nil)
+        w.codes[7] = 0xFF
+        #expect(w.firstNaNCode() == 7)
+    }
+}
