@@ -51,11 +51,11 @@ struct Generate: ParsableCommand {
             repetitionPenalty: repeatPenalty, seed: seed ?? UInt64.random(in: 0...UInt64.max))
         try sampling.validate()
         let engine = try Engine.open(modelOptions)
-        let ids = try engine.tokenizer.encode(prompt)
+        let ids = engine.tokenizer.encode(prompt)
         let stream = StdoutStream()
-        var decoder = engine.tokenizer.streamingDecoder()
+        var decoder = StreamingDecoder(tokenizer: engine.tokenizer)
         let stats = try engine.generator.generate(prompt: ids, maxTokens: maxTokens, sampling: sampling) { token in
-            stream.write(decoder.feed(token))
+            stream.write(decoder.push(token))
         }
         stream.write(decoder.finish())
         stream.flush()

@@ -20,7 +20,7 @@ struct Perplexity: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
         let engine = try Engine.open(modelOptions)
-        let tokens = try engine.tokenizer.encode(String(decoding: data, as: UTF8.self))
+        let tokens = engine.tokenizer.encode(String(decoding: data, as: UTF8.self))
         guard tokens.count >= 2 * context else {
             throw ValidationError("\(file) has \(tokens.count) tokens; need at least \(2 * context) for --context \(context)")
         }
