@@ -33,12 +33,12 @@ import Testing
         }
     }
 
-    /// Every decoded ggml type (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, BF16, F32) in a GGUF written by
+    /// Every decoded ggml type (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, F16, BF16, F32) in a GGUF written by
     /// gguf-py equals `gguf.quants.dequantize`.
     @Test func everyTypeMatchesReference() throws {
         let fixtures = try FormatFixtures.load()
         let ckpt = GGUFCheckpoint(file: try GGUFFile(path: FormatFixtures.directory + "/quants.gguf"), headCount: 1, kvHeadCount: 1)
-        #expect(Set(fixtures.quants.map(\.type)) == ["Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "F16", "BF16", "F32"])
+        #expect(Set(fixtures.quants.map(\.type)) == ["Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"])
         for c in fixtures.quants {
             let t = try ckpt.tensor(c.canonical)
             #expect(t.shape == c.shape && t.encoding == encoding(c.type), "\(c.canonical)")
@@ -109,7 +109,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = GGUFWriter()
-        w.tensors.append(.init(name: "blk.0.ffn_up.weight", typeID: GGMLType.q5_K.rawValue, ggmlShape: [256, 1], bytes: .init(repeating: 0, count: 176)))
+        w.tensors.append(.init(name: "blk.0.ffn_up.weight", typeID: GGMLType.q3_K.rawValue, ggmlShape: [256, 1], bytes: .init(repeating: 0, count: 110)))
         w.tensors.append(.init(name: "blk.0.ffn_gate.weight", typeID: 99, ggmlShape: [4], bytes: .init(repeating: 0, count: 16)))
         w.tensors.append(.init(name: "blk.0.ffn_down.weight", typeID: 0, ggmlShape: [4, 4], bytes: .init(repeating: 0, count: 64)))
         w.addF32("blk.0.attn_q.weight", shape: [6, 2], .init(repeating: 0, count: 12))
@@ -122,7 +122,7 @@ import Testing
             try ckpt.tensor(CanonicalName.embedTokens)
         }
         #expect(!ckpt.contains(CanonicalName.embedTokens) && ckpt.contains(CanonicalName.weight(0, .upProj)))
-        #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: CanonicalName.weight(0, .upProj), dtype: "ggml q5_K")) {
+        #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: CanonicalName.weight(0, .upProj), dtype: "ggml q3_K")) {
             try ckpt.tensor(CanonicalName.weight(0, .upProj))
         }
         #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: "blk.0.ffn_gate.weight", dtype: "ggml type 99")) {
@@ -160,7 +160,10 @@ func encoding(_ type: String) -> TensorEncoding? {
     case "Q8_0": return .ggml(.q8_0)
     case "Q4_0": return .ggml(.q4_0)
     case "Q4_1": return .ggml(.q4_1)
+    case "Q5_0": return .ggml(.q5_0)
+    case "Q5_1": return .ggml(.q5_1)
     case "Q4_K": return .ggml(.q4_K)
+    case "Q5_K": return .ggml(.q5_K)
     case "Q6_K": return .ggml(.q6_K)
     default: return nil
     }

@@ -1,5 +1,5 @@
 // Exact decoders from stored encodings to f32. The ggml block decoders follow ggml-quants.c
-// (`dequantize_row_q8_0/q4_0/q4_1/q4_K/q6_K`) operation for operation, so results are bitwise
+// (`dequantize_row_q8_0/q4_0/q4_1/q5_0/q5_1/q4_K/q5_K/q6_K`) operation for operation, so results are bitwise
 // those of ggml's reference and of gguf-py's `gguf.quants.dequantize` (GGUFCheckpointTests).
 // Hot loops read through raw pointers with no per-element allocation; they run at load time
 // over every weight of the model.
@@ -75,7 +75,7 @@ enum GGMLDequantizer {
     /// Whether `decode` handles `type`.
     static func supports(_ type: GGMLType) -> Bool {
         switch type {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K: return true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: return true
         default: return false
         }
     }
@@ -90,7 +90,10 @@ enum GGMLDequantizer {
         case .q8_0: q8_0(src, blocks: blocks, into: out)
         case .q4_0: q4_0(src, blocks: blocks, into: out)
         case .q4_1: q4_1(src, blocks: blocks, into: out)
+        case .q5_0: q5_0(src, blocks: blocks, into: out)
+        case .q5_1: q5_1(src, blocks: blocks, into: out)
         case .q4_K: q4_K(src, blocks: blocks, into: out)
+        case .q5_K: q5_K(src, blocks: blocks, into: out)
         case .q6_K: q6_K(src, blocks: blocks, into: out)
         default: preconditionFailure("ggml type \(type) has no decoder")
         }
@@ -152,6 +155,66 @@ enum GGMLDequantizer {
             let (lo, hi) = nibbles(p + 4)
             store(lo * d + m, y, 0)
             store(hi * d + m, y, 16)
+        }
+    }
+
+    /// Fifth bits as 0 or 16: bit `shift + k` of `bits` for lane k.
+    @inline(__always)
+    static func highBits(_ bits: UInt32, shift: UInt32) -> SIMD16<Float> {
+        var v = SIMD16<Float>()
+        for k in 0..<16 { v[k] = Float(((bits &>> (shift &+ UInt32(k))) & 1) &<< 4) }
+        return v
+    }
+
+    /// Q5_0 block (22 B): f16 d, u32 qh (fifth bit of element e at bit e), nibbles q[32];
+    /// y = (q − 16)·d.
+    static func q5_0(_ src: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<blocks {
+            let p = src + b &* 22, y = out + b &* 32
+            let d = half(p, 0)
+            let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let (lo, hi) = nibbles(p + 6)
+            store((lo + highBits(qh, shift: 0) - 16) * d, y, 0)  // integer-valued, exact
+            store((hi + highBits(qh, shift: 16) - 16) * d, y, 16)
+        }
+    }
+
+    /// Q5_1 block (24 B): f16 d, f16 m, u32 qh, nibbles q[32]; y = q·d + m.
+    static func q5_1(_ src: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<blocks {
+            let p = src + b &* 24, y = out + b &* 32
+            let d = half(p, 0), m = half(p, 2)
+            let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            let (lo, hi) = nibbles(p + 8)
+            store((lo + highBits(qh, shift: 0)) * d + m, y, 0)
+            store((hi + highBits(qh, shift: 16)) * d + m, y, 16)
+        }
+    }
+
+    /// Q5_K super-block (176 B): as Q4_K (d, dmin, 12 scale bytes) then qh[32] (bit 2k / 2k+1 of
+    /// byte l is the fifth bit of element l of sub-block 2k / 2k+1) and nibbles q[256];
+    /// y = (d·sc)·q − dmin·m.
+    static func q5_K(_ src: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<blocks {
+            let p = src + b &* 176, y = out + b &* 256
+            let d = half(p, 0), dmin = half(p, 2)
+            let sc = (p + 4).assumingMemoryBound(to: UInt8.self)
+            for k in 0..<4 {
+                let (s1, m1) = scaleMinK4(2 &* k, sc), (s2, m2) = scaleMinK4(2 &* k &+ 1, sc)
+                let d1 = d * Float(s1), n1 = dmin * Float(m1)
+                let d2 = d * Float(s2), n2 = dmin * Float(m2)
+                for h in 0..<2 {
+                    let qh = p.loadUnaligned(fromByteOffset: 16 &+ h &* 16, as: SIMD16<UInt8>.self)
+                    var h1 = SIMD16<Float>(), h2 = SIMD16<Float>()
+                    for l in 0..<16 {
+                        h1[l] = Float(((qh[l] &>> UInt8(2 &* k)) & 1) &<< 4)
+                        h2[l] = Float(((qh[l] &>> UInt8(2 &* k &+ 1)) & 1) &<< 4)
+                    }
+                    let (lo, hi) = nibbles(p + (48 &+ k &* 32 &+ h &* 16))
+                    store(d1 * (lo + h1) - n1, y, k &* 64 &+ h &* 16)
+                    store(d2 * (hi + h2) - n2, y, k &* 64 &+ 32 &+ h &* 16)
+                }
+            }
         }
     }
 

@@ -11,7 +11,7 @@ public enum TensorEncoding: Sendable, Equatable {
     case bf16
     /// OCP FP8 E4M3 (`float8_e4m3fn`), optionally with 128×128 block scales.
     case e4m3
-    /// A ggml block quantization (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K are decoded).
+    /// A ggml block quantization (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K are decoded).
     case ggml(GGMLType)
 
     /// (elements per block, bytes per block); plain floats are one-element blocks.
