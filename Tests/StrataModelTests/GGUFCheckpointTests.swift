@@ -96,6 +96,10 @@ import Testing
         let b = try ckpt.tensor(CanonicalName.bias(0, .qProj)).dequantized()
         #expect(b == (0..<heads * hd).map { Float(hfToStored($0)) })
         #expect(try ckpt.tensor(CanonicalName.weight(0, .vProj)).dequantized() == stored(kvHeads * hd))
+        let qt = try ckpt.tensor(CanonicalName.weight(0, .qProj))
+        for r in 0..<qt.rows {  // rowBytes follows the same un-permutation
+            #expect(Array(qt.rowBytes(r)) == Array(UnsafeRawBufferPointer(rebasing: qt.bytes[hfToStored(r) * 12..<hfToStored(r) * 12 + 12])))
+        }
 
         let neox = GGUFCheckpoint(file: file, headCount: heads, kvHeadCount: kvHeads, ropePermuted: false)
         #expect(try neox.tensor(CanonicalName.weight(0, .qProj)).dequantized() == stored(heads * hd))

@@ -129,6 +129,14 @@ public struct StoredTensor: @unchecked Sendable {
         }
     }
 
+    /// The stored bytes of logical row `row` (whole blocks, file encoding), after `rowOrder`:
+    /// for kernels that consume blocks directly. E4M3 rows still need their `blockScales`.
+    public func rowBytes(_ row: Int) -> UnsafeRawBufferPointer {
+        precondition(row >= 0 && row < rows, "row \(row) outside [0, \(rows)) of \(name)")
+        precondition(shape.count > 1 || rowOrder == .natural, "\(name): a permuted vector has no stored row order")
+        return UnsafeRawBufferPointer(rebasing: bytes[rowOrder.storedRow(row) * rowByteCount ..< (rowOrder.storedRow(row) + 1) * rowByteCount])
+    }
+
     /// The whole tensor decoded (`elementCount` floats, logical order). For tests and small tensors.
     public func dequantized() -> [Float] {
         [Float](unsafeUninitializedCapacity: elementCount) { buf, n in
