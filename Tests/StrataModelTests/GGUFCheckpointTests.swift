@@ -9,8 +9,8 @@ import Testing
     @Test(.enabled(if: TestAssets.available(TestAssets.smolLM2)))
     func smolLM2RowsMatchReference() throws {
         let fixtures = try FormatFixtures.load()
-        let ckpt = GGUFCheckpoint(file: try GGUFFile(path: TestAssets.smolLM2), headCount: 9, kvHeadCount: 3)
-        #expect(ckpt.ropePermuted)
+        let ckpt = try GGUFCheckpoint(file: try GGUFFile(path: TestAssets.smolLM2))
+        #expect(ckpt.ropePermuted && ckpt.headCount == 9 && ckpt.kvHeadCount == 3)
         for c in fixtures.smollm2 {
             #expect(GGUFCheckpoint.ggufName(for: c.canonical) == c.gguf)
             let t = try ckpt.tensor(c.canonical)
@@ -121,6 +121,9 @@ import Testing
         var bytes = w.encode()
         bytes.removeLast(32)  // the last tensor (attn_q) now runs past the end of the file
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: WeightFileError.missingMetadata(file: path, key: "llama.attention.head_count")) {
+            try GGUFCheckpoint(file: GGUFFile(path: path))
+        }
         let ckpt = GGUFCheckpoint(file: try GGUFFile(path: path), headCount: 4, kvHeadCount: 1)
         #expect(throws: WeightFileError.missingTensor(file: path, tensor: CanonicalName.embedTokens)) {
             try ckpt.tensor(CanonicalName.embedTokens)
