@@ -9,8 +9,8 @@ import Testing
     @Test(.enabled(if: TestAssets.available(TestAssets.smolLM2)))
     func smolLM2RowsMatchReference() throws {
         let fixtures = try FormatFixtures.load()
-        let ckpt = GGUFCheckpoint(file: try GGUFFile(path: TestAssets.smolLM2), headCount: 9, kvHeadCount: 3)
-        #expect(ckpt.ropePermuted)
+        let ckpt = try GGUFCheckpoint(file: try GGUFFile(path: TestAssets.smolLM2))
+        #expect(ckpt.ropePermuted && ckpt.headCount == 9 && ckpt.kvHeadCount == 3)
         for c in fixtures.smollm2 {
             #expect(GGUFCheckpoint.ggufName(for: c.canonical) == c.gguf)
             let t = try ckpt.tensor(c.canonical)
@@ -33,12 +33,12 @@ import Testing
         }
     }
 
-    /// Every decoded ggml type (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, BF16, F32) in a GGUF written by
+    /// Every decoded ggml type (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, F16, BF16, F32) in a GGUF written by
     /// gguf-py equals `gguf.quants.dequantize`.
     @Test func everyTypeMatchesReference() throws {
         let fixtures = try FormatFixtures.load()
         let ckpt = GGUFCheckpoint(file: try GGUFFile(path: FormatFixtures.directory + "/quants.gguf"), headCount: 1, kvHeadCount: 1)
-        #expect(Set(fixtures.quants.map(\.type)) == ["Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K", "F16", "BF16", "F32"])
+        #expect(Set(fixtures.quants.map(\.type)) == ["Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"])
         for c in fixtures.quants {
             let t = try ckpt.tensor(c.canonical)
             #expect(t.shape == c.shape && t.encoding == encoding(c.type), "\(c.canonical)")
@@ -96,6 +96,10 @@ import Testing
         let b = try ckpt.tensor(CanonicalName.bias(0, .qProj)).dequantized()
         #expect(b == (0..<heads * hd).map { Float(hfToStored($0)) })
         #expect(try ckpt.tensor(CanonicalName.weight(0, .vProj)).dequantized() == stored(kvHeads * hd))
+        let qt = try ckpt.tensor(CanonicalName.weight(0, .qProj))
+        for r in 0..<qt.rows {  // rowBytes follows the same un-permutation
+            #expect(Array(qt.rowBytes(r)) == Array(UnsafeRawBufferPointer(rebasing: qt.bytes[hfToStored(r) * 12..<hfToStored(r) * 12 + 12])))
+        }
 
         let neox = GGUFCheckpoint(file: file, headCount: heads, kvHeadCount: kvHeads, ropePermuted: false)
         #expect(try neox.tensor(CanonicalName.weight(0, .qProj)).dequantized() == stored(heads * hd))
@@ -109,7 +113,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = GGUFWriter()
-        w.tensors.append(.init(name: "blk.0.ffn_up.weight", typeID: GGMLType.q5_K.rawValue, ggmlShape: [256, 1], bytes: .init(repeating: 0, count: 176)))
+        w.tensors.append(.init(name: "blk.0.ffn_up.weight", typeID: GGMLType.q3_K.rawValue, ggmlShape: [256, 1], bytes: .init(repeating: 0, count: 110)))
         w.tensors.append(.init(name: "blk.0.ffn_gate.weight", typeID: 99, ggmlShape: [4], bytes: .init(repeating: 0, count: 16)))
         w.tensors.append(.init(name: "blk.0.ffn_down.weight", typeID: 0, ggmlShape: [4, 4], bytes: .init(repeating: 0, count: 64)))
         w.addF32("blk.0.attn_q.weight", shape: [6, 2], .init(repeating: 0, count: 12))
@@ -117,12 +121,15 @@ import Testing
         var bytes = w.encode()
         bytes.removeLast(32)  // the last tensor (attn_q) now runs past the end of the file
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: WeightFileError.missingMetadata(file: path, key: "llama.attention.head_count")) {
+            try GGUFCheckpoint(file: GGUFFile(path: path))
+        }
         let ckpt = GGUFCheckpoint(file: try GGUFFile(path: path), headCount: 4, kvHeadCount: 1)
         #expect(throws: WeightFileError.missingTensor(file: path, tensor: CanonicalName.embedTokens)) {
             try ckpt.tensor(CanonicalName.embedTokens)
         }
         #expect(!ckpt.contains(CanonicalName.embedTokens) && ckpt.contains(CanonicalName.weight(0, .upProj)))
-        #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: CanonicalName.weight(0, .upProj), dtype: "ggml q5_K")) {
+        #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: CanonicalName.weight(0, .upProj), dtype: "ggml q3_K")) {
             try ckpt.tensor(CanonicalName.weight(0, .upProj))
         }
         #expect(throws: WeightFileError.unsupportedDType(file: path, tensor: "blk.0.ffn_gate.weight", dtype: "ggml type 99")) {
@@ -160,7 +167,10 @@ func encoding(_ type: String) -> TensorEncoding? {
     case "Q8_0": return .ggml(.q8_0)
     case "Q4_0": return .ggml(.q4_0)
     case "Q4_1": return .ggml(.q4_1)
+    case "Q5_0": return .ggml(.q5_0)
+    case "Q5_1": return .ggml(.q5_1)
     case "Q4_K": return .ggml(.q4_K)
+    case "Q5_K": return .ggml(.q5_K)
     case "Q6_K": return .ggml(.q6_K)
     default: return nil
     }

@@ -29,6 +29,15 @@ public final class GGUFCheckpoint: WeightSource, @unchecked Sendable {
             ?? Self.permutedArchitectures.contains(file.metadata["general.architecture"]?.string ?? "")
     }
 
+    /// Reads the head counts from the file's metadata (`<arch>.attention.head_count`, and
+    /// `<arch>.attention.head_count_kv`, which defaults to the head count).
+    public convenience init(file: GGUFFile) throws {
+        let arch = try file.string("general.architecture")
+        let heads = try file.int("\(arch).attention.head_count")
+        let kvHeads = file.metadata["\(arch).attention.head_count_kv"]?.int ?? heads
+        self.init(file: file, headCount: heads, kvHeadCount: kvHeads)
+    }
+
     /// The GGUF name of a canonical tensor name, or nil when GGUF has no counterpart.
     public static func ggufName(for canonical: String) -> String? {
         switch canonical {

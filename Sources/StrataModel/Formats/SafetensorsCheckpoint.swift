@@ -43,7 +43,8 @@ public final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         var location: [String: Int] = [:]
         for (i, s) in shards.enumerated() { for name in s.entries.keys { location[name] = i } }
         // The index is authoritative: a tensor it places in a shard that lacks it is reported there.
-        for (name, shardName) in weightMap { location[name] = files.firstIndex(of: path + "/" + shardName) }
+        let shardIndex = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($1, $0) })
+        for (name, shardName) in weightMap { location[name] = shardIndex[path + "/" + shardName] }
         self.location = location
         metadata = shards.first?.metadata ?? [:]
     }

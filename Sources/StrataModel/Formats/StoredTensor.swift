@@ -11,7 +11,7 @@ public enum TensorEncoding: Sendable, Equatable {
     case bf16
     /// OCP FP8 E4M3 (`float8_e4m3fn`), optionally with 128×128 block scales.
     case e4m3
-    /// A ggml block quantization (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K are decoded).
+    /// A ggml block quantization (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K are decoded).
     case ggml(GGMLType)
 
     /// (elements per block, bytes per block); plain floats are one-element blocks.
@@ -127,6 +127,14 @@ public struct StoredTensor: @unchecked Sendable {
         } else {
             for r in 0..<count { decode(base + rowOrder.storedRow(start + r) * rowByteCount, elements: cols, into: out + r * cols) }
         }
+    }
+
+    /// The stored bytes of logical row `row` (whole blocks, file encoding), after `rowOrder`:
+    /// for kernels that consume blocks directly. E4M3 rows still need their `blockScales`.
+    public func rowBytes(_ row: Int) -> UnsafeRawBufferPointer {
+        precondition(row >= 0 && row < rows, "row \(row) outside [0, \(rows)) of \(name)")
+        precondition(shape.count > 1 || rowOrder == .natural, "\(name): a permuted vector has no stored row order")
+        return UnsafeRawBufferPointer(rebasing: bytes[rowOrder.storedRow(row) * rowByteCount ..< (rowOrder.storedRow(row) + 1) * rowByteCount])
     }
 
     /// The whole tensor decoded (`elementCount` floats, logical order). For tests and small tensors.
