@@ -5,6 +5,7 @@ indirect enum Expr {
     case literal(Value)
     case name(String)
     case list([Expr])
+    case tuple([Expr])
     case dict([(Expr, Expr)])
     /// `obj.name` (attribute first, then item, as Jinja's getattr).
     case attribute(Expr, String)

@@ -63,7 +63,7 @@ enum Builtins {
         case "mapping": if case .dict = v { return true }; return false
         case "iterable", "sequence":
             switch v {
-            case .array, .dict, .string, .undefined: return true
+            case .array, .tuple, .dict, .string, .undefined: return true
             default: return false
             }
         case "callable": if case .function = v { return true }; return false

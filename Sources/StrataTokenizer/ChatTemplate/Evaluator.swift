@@ -123,7 +123,7 @@ struct Evaluator {
     /// Python iteration: list items, dict keys, string code points; Undefined iterates as empty.
     func iterate(_ v: Value) throws -> [Value] {
         switch v {
-        case let .array(a): return a
+        case let .array(a), let .tuple(a): return a
         case let .dict(d): return d.keys
         case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []

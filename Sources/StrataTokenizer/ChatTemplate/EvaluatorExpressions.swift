@@ -7,6 +7,7 @@ extension Evaluator {
         case let .literal(v): return v
         case let .name(n): return scope.lookup(n) ?? .undefined("'\(n)' is undefined")
         case let .list(items): return .array(try items.map { try eval($0, scope) })
+        case let .tuple(items): return .tuple(try items.map { try eval($0, scope) })
         case let .dict(pairs):
             var d = ValueDict()
             for (k, v) in pairs { d[try eval(k, scope)] = try eval(v, scope) }
@@ -100,7 +101,7 @@ extension Evaluator {
         case let .undefined(hint): throw ChatTemplateError.undefined(hint, line: 0)
         case let .dict(d):
             if let v = d[key] { return v }
-        case let .array(a):
+        case let .array(a), let .tuple(a):
             if let i = Operators.index(key) {
                 let j = i < 0 ? i + a.count : i
                 if j >= 0 && j < a.count { return a[j] }
@@ -145,6 +146,7 @@ extension Evaluator {
         }
         switch obj {
         case let .array(a): return .array(try pick(a))
+        case let .tuple(a): return .tuple(try pick(a))
         case let .string(s): return .string(String(scalars: try pick(s.scalars)))
         default: return .undefined("'\(obj.typeName)' object is not subscriptable")
         }

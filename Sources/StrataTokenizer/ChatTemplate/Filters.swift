@@ -16,7 +16,7 @@ extension Builtins {
         case "length", "count":
             switch v {
             case let .string(s): return .int(s.unicodeScalars.count)
-            case let .array(a): return .int(a.count)
+            case let .array(a), let .tuple(a): return .int(a.count)
             case let .dict(d): return .int(d.count)
             case .undefined: return .int(0)
             default: throw ChatTemplateError.type("object of type '\(v.typeName)' has no len()", line: 0)
@@ -45,7 +45,7 @@ extension Builtins {
         case "items":
             if v.isUndefined { return .array([]) }
             guard case let .dict(d) = v else { throw ChatTemplateError.type("Can only get item pairs from a mapping.", line: 0) }
-            return .array(d.map { .array([$0, $1]) })
+            return .array(d.map { .tuple([$0, $1]) })
         case "join":
             var items = try ev.iterate(v)
             if let attr = try args.string(1, "attribute") { items = try items.map { try lookup($0, attr, ev) } }
@@ -69,7 +69,8 @@ extension Builtins {
             let p = try args.int(0, "precision", 0)
             let method = try args.string(1, "method") ?? "common"
             let scale = pow10(p)
-            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrAwayFromZero
+            // "common" is Python's round(): half to even.
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
             return .double((n * scale).rounded(rule) / scale)
         case "indent": return .string(try indent(v.pyStr, args))
         case "center":
@@ -80,7 +81,7 @@ extension Builtins {
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: width - n - left))
         case "wordcount":
             return .int(v.pyStr.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).count)
-        case "format": return .string(try Operators.percentFormat(v.pyStr, .array(args.positional)))
+        case "format": return .string(try Operators.percentFormat(v.pyStr, .tuple(args.positional)))
         case "sum":
             var items = try ev.iterate(v)
             if let attr = try args.string(0, "attribute") { items = try items.map { try lookup($0, attr, ev) } }
@@ -184,7 +185,7 @@ extension Builtins {
     }
 
     static func stringArray(_ v: Value) throws -> [String] {
-        guard case let .array(a) = v else { throw ChatTemplateError.type("expected a list", line: 0) }
+        guard let a = v.sequenceItems else { throw ChatTemplateError.type("expected a list", line: 0) }
         return a.map(\.pyStr)
     }
 
@@ -205,7 +206,7 @@ extension Builtins {
             var pairs = d.map { [$0, $1] }
             try pairs.sort { try key(byValue ? $0[1] : $0[0]).pyLess(key(byValue ? $1[1] : $1[0])) }
             if args.bool(2, "reverse", false) { pairs.reverse() }
-            return .array(pairs.map { .array($0) })
+            return .array(pairs.map { .tuple($0) })
         }
         var items = try ev.iterate(v)
         switch name {

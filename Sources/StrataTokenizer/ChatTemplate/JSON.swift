@@ -24,7 +24,7 @@ public enum JSON {
             pad = String(repeating: " ", count: max(0, n))
         }
         var itemSep = pad == nil ? ", " : ",", keySep = ": "
-        if case let .array(seps)? = separators, seps.count == 2 { itemSep = seps[0].pyStr; keySep = seps[1].pyStr }
+        if let seps = separators?.sequenceItems, seps.count == 2 { itemSep = seps[0].pyStr; keySep = seps[1].pyStr }
         var out = ""
         try write(v, &out, pad: pad, level: 0, itemSep: itemSep, keySep: keySep, ascii: ensureASCII, sort: sortKeys)
         return out
@@ -40,7 +40,7 @@ public enum JSON {
         case let .double(d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : Python.floatRepr(d)
         case let .string(s): quote(s, &out, ascii: ascii)
-        case let .array(a):
+        case let .array(a), let .tuple(a):
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (i, x) in a.enumerated() {

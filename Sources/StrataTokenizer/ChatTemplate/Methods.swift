@@ -6,7 +6,12 @@ enum Methods {
         "split", "rsplit", "strip", "lstrip", "rstrip", "startswith", "endswith", "replace", "upper", "lower",
         "title", "capitalize", "swapcase", "find", "rfind", "index", "rindex", "count", "join", "splitlines",
         "isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "isnumeric", "isdecimal", "format",
-        "removeprefix", "removesuffix",
+        "removeprefix", "removesuffix", "zfill", "ljust", "rjust", "partition", "rpartition", "casefold", "isascii",
+    ]
+    /// Python methods that exist but are not implemented: calling one is a named unsupported error.
+    static let otherPythonMethods: Set<String> = [
+        "center", "encode", "expandtabs", "format_map", "isidentifier", "isprintable", "istitle", "maketrans",
+        "translate", "fromkeys",
     ]
     static let dictMethods: Set<String> = ["get", "items", "keys", "values", "copy"]
     static let listMethods: Set<String> = ["index", "count", "copy"]
@@ -18,9 +23,10 @@ enum Methods {
     static func bound(_ obj: Value, _ name: String) -> Value? {
         let known: Bool
         switch obj {
-        case .string: known = stringMethods.contains(name)
+        case .string: known = stringMethods.contains(name) || otherPythonMethods.contains(name)
         case .dict: known = dictMethods.contains(name) || unsafe.contains(name)
         case .array: known = listMethods.contains(name) || unsafe.contains(name)
+        case .tuple: known = name == "index" || name == "count"
         default: known = false
         }
         guard known else { return nil }
@@ -36,12 +42,12 @@ enum Methods {
         case let .dict(d):
             switch name {
             case "get": return d[args.get(0, "key") ?? .none] ?? (args.get(1, "default") ?? .none)
-            case "items": return .array(d.map { .array([$0, $1]) })
+            case "items": return .array(d.map { .tuple([$0, $1]) })
             case "keys": return .array(d.keys)
             case "values": return .array(d.values)
             default: return obj
             }
-        case let .array(a):
+        case let .array(a), let .tuple(a):
             let x = args.get(0, "value") ?? .none
             switch name {
             case "count": return .int(a.filter { $0.pyEquals(x) }.count)
@@ -67,7 +73,7 @@ enum Methods {
             return .array(parts.map { .string($0) })
         case "startswith", "endswith":
             let candidates: [Value]
-            if case let .array(a)? = args.get(0, "prefix") { candidates = a } else { candidates = [args.get(0, "prefix") ?? .none] }
+            if let a = args.get(0, "prefix")?.sequenceItems { candidates = a } else { candidates = [args.get(0, "prefix") ?? .none] }
             let sc = s.scalars
             return .bool(try candidates.contains { c in
                 guard case let .string(p) = c else {
@@ -131,6 +137,23 @@ enum Methods {
         case "isupper": return .bool(s.contains { $0.isCased } && s == s.uppercased())
         case "islower": return .bool(s.contains { $0.isCased } && s == s.lowercased())
         case "format": return .string(try format(s, args))
+        case "casefold": return .string(s.lowercased())
+        case "isascii": return .bool(s.unicodeScalars.allSatisfy(\.isASCII))
+        case "zfill", "ljust", "rjust":
+            let width = try args.int(0, "width", 0), n = s.unicodeScalars.count
+            guard width > n else { return .string(s) }
+            let fill = name == "zfill" ? "0" : (try args.string(1, "fillchar") ?? " ")
+            let pad = String(repeating: fill, count: width - n)
+            if name == "ljust" { return .string(s + pad) }
+            if name == "zfill", let f = s.unicodeScalars.first, f == "-" || f == "+" {
+                return .string(String(f) + pad + String(s.unicodeScalars.dropFirst()))
+            }
+            return .string(pad + s)
+        case "partition", "rpartition":
+            guard let sep = try args.string(0, "sep"), !sep.isEmpty else { throw ChatTemplateError.type("empty separator", line: 0) }
+            let parts = try split(s, sep: sep, maxsplit: 1, fromRight: name == "rpartition")
+            if parts.count == 2 { return .tuple([.string(parts[0]), .string(sep), .string(parts[1])]) }
+            return .tuple(name == "partition" ? [.string(s), .string(""), .string("")] : [.string(""), .string(""), .string(s)])
         default: throw ChatTemplateError.unsupported("str method '\(name)'", line: 0)
         }
     }

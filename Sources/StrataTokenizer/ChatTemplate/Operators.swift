@@ -30,6 +30,7 @@ enum Operators {
         switch (op, a, b) {
         case let ("+", .string(x), .string(y)): return .string(x + y)
         case let ("+", .array(x), .array(y)): return .array(x + y)
+        case let ("+", .tuple(x), .tuple(y)): return .tuple(x + y)
         case ("+", .string, _):
             throw ChatTemplateError.type("can only concatenate str (not \"\(b.typeName)\") to str", line: 0)
         case ("+", .array, _):
@@ -120,7 +121,7 @@ enum Operators {
                     "'in <string>' requires string as left operand, not \(item.typeName)", line: 0)
             }
             return s.pyContains(needle)
-        case let .array(a): return a.contains { $0.pyEquals(item) }
+        case let .array(a), let .tuple(a): return a.contains { $0.pyEquals(item) }
         case let .dict(d): return d[item] != nil
         case .undefined: return false
         default:
@@ -131,7 +132,7 @@ enum Operators {
     /// printf-style `format % args` for %s, %r, %d, %i, %f and %%.
     static func percentFormat(_ format: String, _ args: Value) throws -> String {
         var items: [Value]
-        if case let .array(a) = args { items = a } else { items = [args] }
+        if case let .tuple(a) = args { items = a } else { items = [args] }
         var out = ""
         var chars = format.unicodeScalars.makeIterator()
         while let c = chars.next() {

@@ -25,7 +25,7 @@ extension Parser {
             if let e = items.first { return e }
             if !explicitParentheses { throw unexpected("an expression") }
         }
-        return .list(items)
+        return .tuple(items)
     }
 
     mutating func parseExpression() throws -> Expr {

@@ -21,6 +21,7 @@ extension Value {
         case let .double(d): return Python.floatRepr(d)
         case let .string(s): return Python.stringRepr(s)
         case let .array(a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
+        case let .tuple(a): return "(" + a.map(\.pyRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case let .dict(d):
             return "{" + d.map { "\($0.pyRepr): \($1.pyRepr)" }.joined(separator: ", ") + "}"
         case let .namespace(ns): return "<Namespace " + Value.dict(ns.attributes).pyRepr + ">"
@@ -33,7 +34,7 @@ extension Value {
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
         case let (.string(a), .string(b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case let (.array(a), .array(b)):
+        case let (.array(a), .array(b)), let (.tuple(a), .tuple(b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pyEquals($1) }
         case let (.dict(a), .dict(b)):
             return a.count == b.count && a.allSatisfy { k, v in b[k].map { $0.pyEquals(v) } ?? false }
@@ -50,7 +51,7 @@ extension Value {
         switch (self, other) {
         case let (.string(a), .string(b)):
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
-        case let (.array(a), .array(b)):
+        case let (.array(a), .array(b)), let (.tuple(a), .tuple(b)):
             for (x, y) in zip(a, b) where !x.pyEquals(y) { return try x.pyLess(y) }
             return a.count < b.count
         default:

@@ -50,7 +50,7 @@ enum Validation {
     private static func check(_ e: Expr) throws {
         switch e {
         case .literal, .name: break
-        case let .list(items), let .concat(items): for x in items { try check(x) }
+        case let .list(items), let .tuple(items), let .concat(items): for x in items { try check(x) }
         case let .dict(pairs): for (k, v) in pairs { try check(k); try check(v) }
         case let .attribute(x, _), let .unary(_, x), let .not(x): try check(x)
         case let .item(a, b), let .binary(_, a, b), let .and(a, b), let .or(a, b): try check(a); try check(b)

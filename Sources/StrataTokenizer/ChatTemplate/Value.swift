@@ -11,8 +11,10 @@ public enum Value: @unchecked Sendable {
     case int(Int)
     case double(Double)
     case string(String)
-    /// A Python list (tuples are represented as lists too).
+    /// A Python list.
     case array([Value])
+    /// A Python tuple (`dict.items()` pairs, `(a, b)` literals): like a list, but prints as `(a, b)`.
+    case tuple([Value])
     /// A Python dict, insertion-ordered.
     case dict(ValueDict)
     /// A `namespace()` object: the one mutable value, shared by reference.
@@ -33,6 +35,14 @@ public enum Value: @unchecked Sendable {
     public var isNone: Bool { if case .none = self { return true }; return false }
     public var stringValue: String? { if case let .string(s) = self { return s }; return nil }
 
+    /// The items of a list or tuple.
+    var sequenceItems: [Value]? {
+        switch self {
+        case let .array(a), let .tuple(a): return a
+        default: return nil
+        }
+    }
+
     /// Python type name, for error messages.
     public var typeName: String {
         switch self {
@@ -43,6 +53,7 @@ public enum Value: @unchecked Sendable {
         case .double: return "float"
         case .string: return "str"
         case .array: return "list"
+        case .tuple: return "tuple"
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .function: return "function"
@@ -57,7 +68,7 @@ public enum Value: @unchecked Sendable {
         case let .int(i): return i != 0
         case let .double(d): return d != 0
         case let .string(s): return !s.isEmpty
-        case let .array(a): return !a.isEmpty
+        case let .array(a), let .tuple(a): return !a.isEmpty
         case let .dict(d): return !d.isEmpty
         case .namespace, .function: return true
         }
