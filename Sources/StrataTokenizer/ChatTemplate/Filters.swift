@@ -138,7 +138,8 @@ extension Builtins {
     }
 
     private static func map(_ v: Value, _ args: Arguments, _ ev: Evaluator) throws -> Value {
-        let items = try ev.iterate(v)
+        // Jinja maps nothing over a falsy value (`none | map(...)` is empty, not an error).
+        let items = v.isTruthy ? try ev.iterate(v) : []
         if let attr = args.keywords.last(where: { $0.0 == "attribute" })?.1.pyStr {
             let def = args.keywords.last(where: { $0.0 == "default" })?.1
             return .array(try items.map { item in
@@ -160,7 +161,8 @@ extension Builtins {
         let testIndex = byAttribute ? 1 : 0
         let testName = args.positional.count > testIndex ? args.positional[testIndex].pyStr : nil
         let testArgs = Arguments(testName ?? "", Array(args.positional.dropFirst(testIndex + 1)), args.keywords)
-        return .array(try ev.iterate(v).filter { item in
+        let items = v.isTruthy ? try ev.iterate(v) : []  // as Jinja: nothing selected from a falsy value
+        return .array(try items.filter { item in
             let subject = try attr.map { try lookup(item, $0, ev) } ?? item
             let passed = try testName.map { try test($0, subject, testArgs, ev) } ?? subject.isTruthy
             return passed == keep
