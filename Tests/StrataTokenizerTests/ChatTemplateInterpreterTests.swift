@@ -54,7 +54,13 @@ struct ChatTemplateInterpreterTests {
             try ChatTemplate(source: "a\n{{ x | wordwrap }}")
         }
         #expect(throws: ChatTemplateError.unsupported("test 'fancy'", line: 1)) {
-            try ChatTemplate(source: "{% if x is fancy %}{% endif %}")
+            try ChatTemplate(source: "{% for m in messages %}{{ m is fancy }}{% endfor %}")
+        }
+        // As in jinja2, a name directly inside an `if` is only an error once the branch runs.
+        let lazy = try ChatTemplate(source: "{% if x %}{{ x | from_json }}{% endif %}ok")
+        #expect(try lazy.render(messages: [], addGenerationPrompt: false) == "ok")
+        #expect(throws: ChatTemplateError.unsupported("filter 'from_json'", line: 1)) {
+            try lazy.render(messages: [], addGenerationPrompt: false, extra: ["x": .string("{}")])
         }
         #expect(throws: ChatTemplateError.unsupported("'include' tag", line: 3)) {
             try ChatTemplate(source: "\n\n{% include 'other.jinja' %}")

@@ -1,53 +1,63 @@
 // Load-time checks Jinja does at compile time: every filter and test a template names must exist,
 // so an unsupported one fails when the template is loaded, not on the first request reaching it.
+// As in jinja2 3.x, names used directly inside an `if` (or an `a if c else b`) are only checked
+// when reached at render time ("soft" frames; loops, macros and blocks start a hard frame again).
 
-enum Validation {
-    static func check(_ nodes: [Node]) throws {
+struct Validation {
+    /// Inside an if-statement or conditional expression (and no frame-creating tag since).
+    var soft = false
+
+    static func check(_ nodes: [Node]) throws { try Validation().check(nodes) }
+
+    private func check(_ nodes: [Node]) throws {
         for n in nodes {
             do { try check(n) } catch let e as ChatTemplateError { throw e.at(line: n.line) }
         }
     }
 
-    private static func check(_ n: Node) throws {
+    private func check(_ n: Node) throws {
+        let hard = Validation(soft: false), soft = Validation(soft: true)
         switch n {
         case .text, .breakLoop, .continueLoop: break
         case let .output(e, _): try check(e)
         case let .ifElse(branches, otherwise, _):
-            for (t, b) in branches { try check(t); try check(b) }
-            try check(otherwise)
+            for (t, b) in branches { try soft.check(t); try soft.check(b) }
+            try soft.check(otherwise)
         case let .forLoop(_, it, filter, body, otherwise, _, _):
             try check(it)
-            if let filter { try check(filter) }
-            try check(body); try check(otherwise)
+            if let filter { try hard.check(filter) }
+            try hard.check(body); try hard.check(otherwise)
         case let .set(_, e, _): try check(e)
         case let .setBlock(_, filters, body, _), let .filterBlock(filters, body, _):
             for (name, args) in filters { try checkFilter(name); try check(args) }
-            try check(body)
-        case let .macro(m, _): try check(m)
-        case let .callBlock(m, call, _): try check(m); try check(call)
+            try hard.check(body)
+        case let .macro(m, _): try hard.check(m)
+        case let .callBlock(m, call, _): try hard.check(m); try check(call)
         case let .with(assignments, body, _):
             for (_, e) in assignments { try check(e) }
-            try check(body)
+            try hard.check(body)
         }
     }
 
-    private static func check(_ m: Macro) throws {
+    private func check(_ m: Macro) throws {
         for case let (_, d?) in m.parameters { try check(d) }
         try check(m.body)
     }
 
-    private static func checkFilter(_ name: String) throws {
-        guard Builtins.filterNames.contains(name) else { throw ChatTemplateError.unsupported("filter '\(name)'", line: 0) }
+    private func checkFilter(_ name: String) throws {
+        guard soft || Builtins.filterNames.contains(name) else {
+            throw ChatTemplateError.unsupported("filter '\(name)'", line: 0)
+        }
     }
 
-    private static func check(_ args: CallArgs) throws {
+    private func check(_ args: CallArgs) throws {
         for e in args.positional { try check(e) }
         for (_, e) in args.keywords { try check(e) }
         if let s = args.star { try check(s) }
         if let s = args.doubleStar { try check(s) }
     }
 
-    private static func check(_ e: Expr) throws {
+    private func check(_ e: Expr) throws {
         switch e {
         case .literal, .name: break
         case let .list(items), let .tuple(items), let .concat(items): for x in items { try check(x) }
@@ -58,10 +68,15 @@ enum Validation {
         case let .call(x, args): try check(x); try check(args)
         case let .filter(x, name, args): try checkFilter(name); try check(x); try check(args)
         case let .test(x, name, args):
-            guard Builtins.testNames.contains(name) else { throw ChatTemplateError.unsupported("test '\(name)'", line: 0) }
+            guard soft || Builtins.testNames.contains(name) else {
+                throw ChatTemplateError.unsupported("test '\(name)'", line: 0)
+            }
             try check(x); try check(args)
         case let .compare(x, ops): try check(x); for (_, y) in ops { try check(y) }
-        case let .conditional(c, t, o): try check(c); try check(t); if let o { try check(o) }
+        case let .conditional(c, t, o):
+            let soft = Validation(soft: true)
+            try soft.check(c); try soft.check(t)
+            if let o { try soft.check(o) }
         }
     }
 }
