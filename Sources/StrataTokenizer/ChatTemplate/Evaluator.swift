@@ -24,7 +24,17 @@ final class Scope {
 
 enum Flow { case normal, breakLoop, continueLoop }
 
+/// Mutable state of one render.
+final class RenderState {
+    var macroDepth = 0
+}
+
 struct Evaluator {
+    /// Macro calls may nest this deep (recursive macros render nested JSON schemas, say); deeper is
+    /// an error, as Python's recursion limit is for jinja2.
+    static let maxMacroDepth = 32
+    let state = RenderState()
+
     /// Renders `nodes` in `scope`, appending to `out`. Errors carry the line of their statement.
     func render(_ nodes: [Node], _ scope: Scope, into out: inout String) throws -> Flow {
         for node in nodes {
@@ -152,6 +162,11 @@ struct Evaluator {
 
     private func makeMacro(_ m: Macro, definedIn scope: Scope) -> Function {
         Function(m.name) { args, kwargs in
+            self.state.macroDepth += 1
+            defer { self.state.macroDepth -= 1 }
+            guard self.state.macroDepth <= Evaluator.maxMacroDepth else {
+                throw ChatTemplateError.type("maximum macro recursion depth exceeded in '\(m.name)'", line: 0)
+            }
             let frame = Scope(parent: scope)
             var extra: [Value] = []
             for (i, a) in args.enumerated() {

@@ -33,7 +33,9 @@ extension Evaluator {
             let v = try eval(x, scope)
             if case let .undefined(hint) = v { throw ChatTemplateError.undefined(hint, line: 0) }
             switch (op, v) {
-            case let ("-", .int(i)): return .int(-i)
+            case let ("-", .int(i)):
+                guard i != .min else { throw ChatTemplateError.type("integer overflow in unary -", line: 0) }
+                return .int(-i)
             case let ("-", .double(d)): return .double(-d)
             case let ("-", .bool(b)): return .int(b ? -1 : 0)
             case ("+", .int), ("+", .double): return v

@@ -60,13 +60,15 @@ extension Builtins {
             return args.get(0, "default") ?? .double(0)
         case "abs":
             switch v {
-            case let .int(i): return .int(abs(i))
+            case let .int(i):
+                guard i != .min else { throw ChatTemplateError.type("integer overflow in abs", line: 0) }
+                return .int(abs(i))
             case let .double(d): return .double(abs(d))
             default: throw ChatTemplateError.type("bad operand type for abs(): '\(v.typeName)'", line: 0)
             }
         case "round":
             guard let n = v.numeric else { throw ChatTemplateError.type("round needs a number", line: 0) }
-            let p = try args.int(0, "precision", 0)
+            let p = min(max(try args.int(0, "precision", 0), -400), 400)
             let method = try args.string(1, "method") ?? "common"
             let scale = pow10(p)
             // "common" is Python's round(): half to even.
@@ -74,7 +76,7 @@ extension Builtins {
             return .double((n * scale).rounded(rule) / scale)
         case "indent": return .string(try indent(v.pyStr, args))
         case "center":
-            let width = try args.int(0, "width", 80)
+            let width = min(try args.int(0, "width", 80), Operators.maxRepeat)
             let s = v.pyStr, n = s.unicodeScalars.count
             guard width > n else { return .string(s) }
             let left = (width - n) / 2 + ((width - n) % 2 & width % 2)
@@ -102,11 +104,11 @@ extension Builtins {
         switch v {
         case let .int(i): return .int(i)
         case let .bool(b): return .int(b ? 1 : 0)
-        case let .double(d): return d.isFinite ? .int(Int(d.rounded(.towardZero))) : nil
+        case let .double(d): return Int(exactly: d.rounded(.towardZero)).map { .int($0) }
         case let .string(s):
             let t = s.pyStrip(nil, leading: true, trailing: true)
             if let i = Int(String(t.filter { $0 != "_" })) { return .int(i) }
-            if let d = Double(t), d.isFinite { return .int(Int(d.rounded(.towardZero))) }
+            if let d = Double(t), let i = Int(exactly: d.rounded(.towardZero)) { return .int(i) }
             return nil
         default: return nil
         }

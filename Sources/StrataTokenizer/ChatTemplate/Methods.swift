@@ -140,7 +140,7 @@ enum Methods {
         case "casefold": return .string(s.lowercased())
         case "isascii": return .bool(s.unicodeScalars.allSatisfy(\.isASCII))
         case "zfill", "ljust", "rjust":
-            let width = try args.int(0, "width", 0), n = s.unicodeScalars.count
+            let width = min(try args.int(0, "width", 0), Operators.maxRepeat), n = s.unicodeScalars.count
             guard width > n else { return .string(s) }
             let fill = name == "zfill" ? "0" : (try args.string(1, "fillchar") ?? " ")
             let pad = String(repeating: fill, count: width - n)

@@ -3,6 +3,10 @@ import Foundation
 // Python binary and comparison operators on template values.
 
 enum Operators {
+    /// Largest repetition (`'ab' * n`, padding widths) a template may ask for; beyond it is an error
+    /// rather than an attempt to allocate gigabytes.
+    static let maxRepeat = 1 << 24
+
     /// An int index from an int or bool (Python accepts bools as indices).
     static func index(_ v: Value) -> Int? {
         switch v {
@@ -37,9 +41,11 @@ enum Operators {
             throw ChatTemplateError.type("can only concatenate list (not \"\(b.typeName)\") to list", line: 0)
         case let ("*", .string(s), n), let ("*", n, .string(s)):
             guard let k = intValue(n) else { throw unsupported(op, a, b) }
+            guard k <= maxRepeat / max(1, s.utf8.count) else { throw ChatTemplateError.type("repeated string too large", line: 0) }
             return .string(String(repeating: s, count: max(0, k)))
         case let ("*", .array(x), n), let ("*", n, .array(x)):
             guard let k = intValue(n) else { throw unsupported(op, a, b) }
+            guard k <= maxRepeat / max(1, x.count) else { throw ChatTemplateError.type("repeated list too large", line: 0) }
             return .array(Array((0..<max(0, k)).map { _ in x }.joined()))
         case let ("%", .string(format), args):
             return .string(try percentFormat(format, args))
@@ -82,11 +88,12 @@ enum Operators {
             return .int(op == "//" ? q : r)
         case "**":
             if y < 0 { return .double(pow(Double(x), Double(y))) }
-            var result = 1
-            for _ in 0..<y {
-                let (p, o) = result.multipliedReportingOverflow(by: x)
-                if o { throw ChatTemplateError.type("integer overflow in **", line: 0) }
-                result = p
+            // Exponentiation by squaring; results beyond Int are an error (Python would use bigints).
+            var result = 1, base = x, e = y
+            while e > 0 {
+                if e & 1 == 1 { result = try checked(result.multipliedReportingOverflow(by: base)).intOrZero }
+                e >>= 1
+                if e > 0 { base = try checked(base.multipliedReportingOverflow(by: base)).intOrZero }
             }
             return .int(result)
         default: throw ChatTemplateError.type("unsupported operator \(op)", line: 0)
@@ -146,7 +153,8 @@ enum Operators {
             case "r": out += v.pyRepr
             case "d", "i":
                 guard let n = v.numeric else { throw ChatTemplateError.type("%d format: a real number is required", line: 0) }
-                out += String(Int(n.rounded(.towardZero)))
+                guard let i = Int(exactly: n.rounded(.towardZero)) else { throw ChatTemplateError.type("%d: number too large", line: 0) }
+                out += String(i)
             case "f": 
                 guard let n = v.numeric else { throw ChatTemplateError.type("%f format: a real number is required", line: 0) }
                 out += String(format: "%f", n)
@@ -156,4 +164,8 @@ enum Operators {
         if !items.isEmpty { throw ChatTemplateError.type("not all arguments converted during string formatting", line: 0) }
         return out
     }
+}
+
+private extension Value {
+    var intOrZero: Int { if case let .int(i) = self { return i }; return 0 }
 }

@@ -4,6 +4,17 @@
 struct Parser {
     var tokens: [Token]
     var index = 0
+    /// Current nesting of statements and sub-expressions; bounded so that a hostile template is a
+    /// syntax error, not a stack overflow.
+    var depth = 0
+    static let maxDepth = 128
+
+    mutating func enter() throws {
+        depth += 1
+        if depth > Parser.maxDepth {
+            throw ChatTemplateError.syntax("template nested more than \(Parser.maxDepth) levels deep", line: line)
+        }
+    }
 
     static func parse(_ source: String) throws -> [Node] {
         var parser = Parser(tokens: try Lexer.tokenize(source))
@@ -114,6 +125,8 @@ struct Parser {
     }
 
     mutating func parseStatement() throws -> [Node] {
+        try enter()
+        defer { depth -= 1 }
         let l = line
         guard case let .name(tag) = current.kind else {
             throw ChatTemplateError.syntax("tag name expected", line: l)

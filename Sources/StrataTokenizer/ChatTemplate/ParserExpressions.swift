@@ -51,6 +51,8 @@ extension Parser {
     }
 
     mutating func parseNot() throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
         if skipName("not") { return .not(try parseNot()) }
         return try parseCompare()
     }
@@ -105,6 +107,8 @@ extension Parser {
     }
 
     mutating func parseUnary(withFilter: Bool = true) throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
         var e: Expr
         if skipOp("-") {
             e = .unary("-", try parseUnary(withFilter: false))

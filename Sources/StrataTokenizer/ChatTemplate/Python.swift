@@ -13,6 +13,12 @@ extension Value {
 
     /// Python `repr(x)`.
     public var pyRepr: String {
+        var seen = Set<ObjectIdentifier>()
+        return repr(&seen)
+    }
+
+    /// `seen` holds the namespaces being printed, so one that contains itself prints `{...}`.
+    private func repr(_ seen: inout Set<ObjectIdentifier>) -> String {
         switch self {
         case .undefined: return ""
         case .none: return "None"
@@ -20,11 +26,18 @@ extension Value {
         case let .int(i): return String(i)
         case let .double(d): return Python.floatRepr(d)
         case let .string(s): return Python.stringRepr(s)
-        case let .array(a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
-        case let .tuple(a): return "(" + a.map(\.pyRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
+        case let .array(a):
+            return "[" + a.map { $0.repr(&seen) }.joined(separator: ", ") + "]"
+        case let .tuple(a):
+            return "(" + a.map { $0.repr(&seen) }.joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case let .dict(d):
-            return "{" + d.map { "\($0.pyRepr): \($1.pyRepr)" }.joined(separator: ", ") + "}"
-        case let .namespace(ns): return "<Namespace " + Value.dict(ns.attributes).pyRepr + ">"
+            return "{" + d.map { "\($0.repr(&seen)): \($1.repr(&seen))" }.joined(separator: ", ") + "}"
+        case let .namespace(ns):
+            let id = ObjectIdentifier(ns)
+            if seen.contains(id) { return "<Namespace {...}>" }
+            seen.insert(id)
+            defer { seen.remove(id) }
+            return "<Namespace " + Value.dict(ns.attributes).repr(&seen) + ">"
         case let .function(f): return "<function \(f.name)>"
         }
     }
