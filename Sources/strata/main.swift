@@ -4,6 +4,7 @@ struct Strata: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve DeepSeek-family models across ordinary Linux boxes.",
-        subcommands: [Generate.self, Perplexity.self, TokenizeCommand.self, Bench.self])
+        subcommands: [Generate.self, Perplexity.self, TokenizeCommand.self, ChatTemplateCommand.self, Bench.self])
+        subcommands: [Generate.self, Perplexity.self, TokenizeCommand.self, ChatTemplateCommand.self, Bench.self])
 }
 Strata.main()
