@@ -5,6 +5,5 @@ struct Strata: ParsableCommand {
         commandName: "strata",
         abstract: "Serve DeepSeek-family models across ordinary Linux boxes.",
         subcommands: [Generate.self, Perplexity.self, TokenizeCommand.self, ChatTemplateCommand.self, Bench.self])
-        subcommands: [Generate.self, Perplexity.self, TokenizeCommand.self, ChatTemplateCommand.self, Bench.self])
 }
 Strata.main()

@@ -1,3 +1,4 @@
+import Foundation
 import StrataKernels
 
 /// Precision of linear weights in memory.
@@ -56,7 +57,8 @@ public struct ModelLoader {
     }
 
     public func loadEmbedding() throws -> EmbeddingTable {
-        EmbeddingTable(matrix: try linear(CanonicalName.embedTokens, config.vocabSize, config.hiddenSize))
+        let p = ProcessInfo.processInfo.environment["STRATA_EXP_EMB"] == "f32" ? WeightPrecision.f32 : precision
+        return EmbeddingTable(matrix: try ModelLoader(source: source, precision: p).linear(CanonicalName.embedTokens, config.vocabSize, config.hiddenSize))
     }
 
     /// The output head; with tied embeddings, `embedding`'s matrix (loaded if not given).
