@@ -28,7 +28,7 @@ struct ChatTemplateCommand: ParsableCommand {
                 throw ChatTemplateError.invalidInput("cannot read messages file \(messages)")
             }
             let parsed: Value
-            do { parsed = try JSON.parse(String(decoding: data, as: UTF8.self)) } catch let error as ChatTemplateError {
+            do { parsed = try PyJSON.parse(String(decoding: data, as: UTF8.self)) } catch let error as ChatTemplateError {
                 throw ChatTemplateError.invalidInput("\(messages): \(error)")
             }
             guard case let .array(items) = parsed else {
@@ -38,7 +38,7 @@ struct ChatTemplateCommand: ParsableCommand {
             var extra: [String: Value] = [:]
             if let variables {
                 guard let data = FileManager.default.contents(atPath: variables),
-                      case let .dict(d) = try JSON.parse(String(decoding: data, as: UTF8.self)) else {
+                      case let .dict(d) = try PyJSON.parse(String(decoding: data, as: UTF8.self)) else {
                     throw ChatTemplateError.invalidInput("\(variables): expected a JSON object of template variables")
                 }
                 for (k, v) in d { extra[k.pyStr] = v }

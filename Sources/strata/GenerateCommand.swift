@@ -4,6 +4,7 @@ import StrataModel
 import StrataTokenizer
 
 extension WeightPrecision: ExpressibleByArgument {}
+extension TablePrecision: ExpressibleByArgument {}
 
 /// Options shared by commands that load a model.
 struct ModelOptions: ParsableArguments {
@@ -13,6 +14,8 @@ struct ModelOptions: ParsableArguments {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Linear weights in memory: fp8 (block-scaled E4M3) or f32 (reference).")
     var weights: WeightPrecision = .fp8
+    @Option(help: "Embedding and output head: f16, f32 or fp8 (default: f32 with --weights f32, else f16).")
+    var tables: TablePrecision?
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }

@@ -1,5 +1,6 @@
 import Foundation
 import StrataModel
+import StrataTokenizer
 import StrataTestSupport
 import Testing
 
@@ -64,6 +65,20 @@ struct SmolLM2Tests {
                 #expect(abs(Double(last[id]) - ref[1]) < 0.35, "\(p.prompt.debugDescription): logit of \(id) = \(last[id]), llama.cpp \(ref[1])")
             }
         }
+    }
+}
+
+extension SmolLM2Tests {
+    /// llama-perplexity -c 512 on Debian's GPL-3 text: Q4_1 18.3914 (shared/REFERENCES.md).
+    @Test(arguments: WeightPrecision.allCases)
+    func perplexityMatchesLlamaCpp(_ precision: WeightPrecision) throws {
+        let m = try Self.model(precision)
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: TestAssets.smolLM2))
+        let text = try String(contentsOfFile: "/usr/share/common-licenses/GPL-3", encoding: .utf8)
+        let r = try m.perplexity(tokens: tokenizer.encode(text), context: 512)
+        let reference = 18.3914, tolerance = precision == .f32 ? 0.005 : 0.02
+        print("smollm2 \(precision) perplexity \(r.perplexity) over \(r.chunks) chunks (llama.cpp Q4_1 \(reference))")
+        #expect(abs(r.perplexity / reference - 1) < tolerance, "\(precision): perplexity \(r.perplexity) vs llama.cpp \(reference)")
     }
 }
 

@@ -18,3 +18,36 @@ public enum TestAssets {
         required || FileManager.default.fileExists(atPath: path)
     }
 }
+
+/// Runs the built `strata` executable (it sits beside the test bundle in the build folder).
+public enum StrataCLI {
+    public struct Result: Sendable { public let status: Int32; public let stdout: String; public let stderr: String }
+
+    public static var executable: String {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if dir.lastPathComponent == "MacOS" { dir = dir.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        return dir.appendingPathComponent("strata").path
+    }
+
+    /// Runs `strata args…` to completion, feeding `stdin`.
+    public static func run(_ args: [String], stdin: String = "") throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out; p.standardError = err; p.standardInput = inp
+        try p.run()
+        inp.fileHandleForWriting.write(Data(stdin.utf8))
+        try inp.fileHandleForWriting.close()
+        // Read both pipes concurrently so neither fills up and blocks the child.
+        var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}

@@ -43,7 +43,7 @@ struct ChatTemplateInterpreterTests {
     }
 
     @Test func messageNormalizationDropsNullsAndAliasesReasoning() throws {
-        let m = try ChatMessage(json: JSON.parse(#"{"role": "assistant", "content": null, "reasoning": "r", "x": 1}"#))
+        let m = try ChatMessage(json: PyJSON.parse(#"{"role": "assistant", "content": null, "reasoning": "r", "x": 1}"#))
         let t = try ChatTemplate(source: "{{ messages[0] | tojson }}")
         #expect(try t.render(messages: [m], addGenerationPrompt: false)
             == #"{"thinking": "r", "role": "assistant", "reasoning": "r", "x": 1, "reasoning_content": "r"}"#)
@@ -97,9 +97,9 @@ struct ChatTemplateInterpreterTests {
 
     @Test func jsonRoundTripKeepsOrderAndNumberKinds() throws {
         let text = "{\"z\": 1, \"a\": [1.0, 2, \"\\u00e9\\n\\ud83d\\ude00\", null, true]}"
-        let encoded = try JSON.encode(JSON.parse(text))
+        let encoded = try PyJSON.encode(PyJSON.parse(text))
         #expect(encoded == "{\"z\": 1, \"a\": [1.0, 2, \"\u{e9}\\n\u{1F600}\", null, true]}", "\(encoded)")
-        #expect(throws: ChatTemplateError.self) { try JSON.parse("{\"a\": }") }
+        #expect(throws: ChatTemplateError.self) { try PyJSON.parse("{\"a\": }") }
     }
 }
 

@@ -28,7 +28,7 @@ struct ChatFixture {
 
     static func load() throws -> ChatFixture {
         let url = try #require(Bundle.module.url(forResource: "chat-templates", withExtension: "json", subdirectory: "Fixtures"))
-        let root = try JSON.parse(String(decoding: try Data(contentsOf: url), as: UTF8.self))
+        let root = try PyJSON.parse(String(decoding: try Data(contentsOf: url), as: UTF8.self))
         guard case let .dict(d) = root, case let .dict(t)? = d["templates"], case let .array(convs)? = d["conversations"],
               case let .array(cs)? = d["cases"], case let .array(js)? = d["jinja_cases"] else {
             throw ChatTemplateError.invalidInput("malformed fixture")

@@ -18,8 +18,8 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
     }
 
     /// Loads every layer of `source` in `precision`.
-    public convenience init(source: ModelSource, precision: WeightPrecision, threads: Int) throws {
-        let loader = ModelLoader(source: source, precision: precision)
+    public convenience init(source: ModelSource, precision: WeightPrecision, tablePrecision: TablePrecision? = nil, threads: Int) throws {
+        let loader = ModelLoader(source: source, precision: precision, tablePrecision: tablePrecision)
         let embedding = try loader.loadEmbedding()
         self.init(config: source.config, embedding: embedding, stack: try loader.loadStack(0..<source.config.layerCount),
                   finalNorm: try loader.loadFinalNorm(), head: try loader.loadHead(sharing: embedding),

@@ -123,7 +123,7 @@ extension ChatTemplate {
         let configPath = directory + "/tokenizer_config.json"
         var config = ValueDict()
         if let data = FileManager.default.contents(atPath: configPath) {
-            guard case let .dict(d) = try JSON.parse(String(decoding: data, as: UTF8.self)) else {
+            guard case let .dict(d) = try PyJSON.parse(String(decoding: data, as: UTF8.self)) else {
                 throw ChatTemplateError.invalidInput("\(configPath) is not a JSON object")
             }
             config = d

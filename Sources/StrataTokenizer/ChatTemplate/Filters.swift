@@ -32,7 +32,7 @@ extension Builtins {
             return try Methods.call(.string(v.pyStr), "replace", Arguments("replace", Array(args.positional.prefix(3))))
         case "tojson":
             // transformers' signature: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
-            return .string(try JSON.encode(v, indent: args.get(1, "indent"),
+            return .string(try PyJSON.encode(v, indent: args.get(1, "indent"),
                                            ensureASCII: args.bool(0, "ensure_ascii", false),
                                            sortKeys: args.bool(3, "sort_keys", false),
                                            separators: args.get(2, "separators")))

@@ -1,10 +1,10 @@
 // JSON in and out with Python's semantics: parsing keeps key order and int vs float (as
 // `json.loads`); encoding matches `json.dumps` (transformers' `tojson` filter).
 
-public enum JSON {
+public enum PyJSON {
     /// Parses JSON text into a `Value` (objects keep key order; `1` is an int, `1.0` a float).
     public static func parse(_ text: String) throws -> Value {
-        var p = JSONParser(Array(text.unicodeScalars))
+        var p = PyJSONParser(Array(text.unicodeScalars))
         p.skipSpace()
         let v = try p.value()
         p.skipSpace()
@@ -109,7 +109,7 @@ public enum JSON {
     }
 }
 
-private struct JSONParser {
+private struct PyJSONParser {
     let s: [Unicode.Scalar]
     var i = 0
     init(_ s: [Unicode.Scalar]) { self.s = s }
