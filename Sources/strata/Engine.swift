@@ -11,8 +11,8 @@ struct Engine {
 
     static func open(_ o: ModelOptions) throws -> Engine {
         let source = try ModelSource(path: o.model)
-        let tokenizer = try source.gguf.map { try Tokenizer(gguf: $0) } ?? Tokenizer(directory: source.path)
         let model = try LocalModel(source: source, precision: o.weights, tablePrecision: o.tables, threads: o.threads)
+        let tokenizer = try source.gguf.map { try Tokenizer(gguf: $0) } ?? Tokenizer(directory: source.path)
         var stops = Set(source.config.eosTokenIDs)
         if let eos = tokenizer.eosTokenID { stops.insert(eos) }
         return Engine(source: source, model: model, tokenizer: tokenizer,
