@@ -134,6 +134,9 @@ struct Evaluator {
     func iterate(_ v: Value) throws -> [Value] {
         switch v {
         case let .array(a), let .tuple(a): return a
+        case let .iterator(it):
+            if let failure = it.failure { throw failure }
+            return it.items
         case let .dict(d): return d.keys
         case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []

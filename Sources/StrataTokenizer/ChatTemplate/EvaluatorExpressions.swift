@@ -150,7 +150,8 @@ extension Evaluator {
         case let .array(a): return .array(try pick(a))
         case let .tuple(a): return .tuple(try pick(a))
         case let .string(s): return .string(String(scalars: try pick(s.scalars)))
-        default: return .undefined("'\(obj.typeName)' object is not subscriptable")
+        case .dict: throw ChatTemplateError.type("unhashable type: 'slice'", line: 0)
+        default: throw ChatTemplateError.type("'\(obj.typeName)' object is not subscriptable", line: 0)
         }
     }
 }

@@ -64,7 +64,7 @@ public enum JSON {
             }
             newline(level)
             out += "}"
-        case .undefined, .namespace, .function:
+        case .undefined, .namespace, .function, .iterator:
             throw ChatTemplateError.type("Object of type \(v.typeName) is not JSON serializable", line: 0)
         }
     }

@@ -129,6 +129,7 @@ enum Operators {
             }
             return s.pyContains(needle)
         case let .array(a), let .tuple(a): return a.contains { $0.pyEquals(item) }
+        case let .iterator(it): return it.items.contains { $0.pyEquals(item) }
         case let .dict(d): return d[item] != nil
         case .undefined: return false
         default:
