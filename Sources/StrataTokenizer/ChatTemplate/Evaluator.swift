@@ -101,16 +101,18 @@ struct Evaluator {
                 return try eval(filter, probe).isTruthy
             }
         }
-        if items.isEmpty {
-            _ = try render(otherwise, Scope(parent: scope), into: &out)
-            return
-        }
+        // jinja2 runs `else` unless some iteration reached the end of the body: an empty loop, or
+        // one whose every iteration ended in break/continue.
+        var completed = false
         for (i, item) in items.enumerated() {
             let frame = Scope(parent: scope)
             try assign(target, item, frame)
             frame.variables["loop"] = loopObject(index: i, items: items)
-            if try render(body, frame, into: &out) == .breakLoop { break }
+            let flow = try render(body, frame, into: &out)
+            if flow == .breakLoop { break }
+            if flow == .normal { completed = true }
         }
+        if !completed { _ = try render(otherwise, Scope(parent: scope), into: &out) }
     }
 
     /// The `loop` variable of one iteration.

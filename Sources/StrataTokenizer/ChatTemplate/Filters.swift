@@ -48,7 +48,9 @@ extension Builtins {
         case "reverse":
             if case let .string(s) = v { return .string(String(scalars: s.scalars.reversed())) }
             if case let .iterator(it) = v, !it.kind.isView { return .array(it.items.reversed()) }
-            return generator(try ev.iterate(v).reversed(), kind: .listReverseIterator)
+            let items: [Value]
+            do { items = try ev.iterate(v) } catch { throw ChatTemplateError.type("argument must be iterable", line: 0) }
+            return generator(items.reversed(), kind: .listReverseIterator)
         case "items":
             if v.isUndefined { return generator([]) }
             return generator(try pairs(v))
