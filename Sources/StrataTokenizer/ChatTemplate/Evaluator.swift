@@ -161,6 +161,9 @@ struct Evaluator {
             guard case let .namespace(ns)? = scope.lookup(name) else {
                 throw ChatTemplateError.type("cannot assign attribute on non-namespace object '\(name)'", line: 0)
             }
+            if attribute.hasPrefix("_") {  // transformers' TemplateNamespace refuses these
+                throw ChatTemplateError.type("namespace attributes cannot start with '_': \(attribute)", line: 0)
+            }
             ns.attributes[attribute] = value
         }
     }
