@@ -64,6 +64,7 @@ enum Builtins {
         case "iterable", "sequence":
             switch v {
             case .array, .tuple, .dict, .string, .undefined: return true
+            case let .iterator(it): return name == "iterable" || it.kind.isView
             default: return false
             }
         case "callable": if case .function = v { return true }; return false
@@ -76,11 +77,11 @@ enum Builtins {
             default: return false
             }
         case "escaped": return false
-        case "lower": return v.pyStr == v.pyStr.lowercased()
-        case "upper": return v.pyStr == v.pyStr.uppercased()
+        case "lower", "upper": return try Methods.call(.string(v.pyStr), "is" + name, Arguments(name, [])).isTruthy
         case "even", "odd":
-            guard let n = Operators.index(v) else { throw ChatTemplateError.type("\(name) test needs an integer", line: 0) }
-            return (n % 2 == 0) == (name == "even")
+            // value % 2 == 0, so floats and bools work too.
+            let r = try Operators.binary("%", v, .int(2))
+            return r.pyEquals(.int(name == "even" ? 0 : 1))
         case "divisibleby":
             guard let n = Operators.index(v), let d = Operators.index(other), d != 0 else {
                 throw ChatTemplateError.type("divisibleby test needs integers", line: 0)

@@ -58,18 +58,25 @@ public struct ChatTemplate: @unchecked Sendable {
     public let source: String
     /// Special-token strings the template sees (`bos_token`, `eos_token`, ...).
     public let specialTokens: [String: String]
+    /// The "tool_use" template of a config with named templates: transformers renders with it
+    /// instead of `source` whenever `tools` are given.
+    public let toolUseSource: String?
     private let nodes: [Node]
+    private let toolUseNodes: [Node]?
 
     /// The special-token names transformers passes to templates (`SPECIAL_TOKENS_ATTRIBUTES`).
     public static let specialTokenNames = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
                                            "cls_token", "mask_token"]
 
     /// Parses `source`; unknown filters/tests and syntax errors throw here, not at render time.
-    public init(source: String, specialTokens: [String: String] = [:]) throws {
+    public init(source: String, specialTokens: [String: String] = [:], toolUseSource: String? = nil) throws {
         self.source = source
         self.specialTokens = specialTokens
+        self.toolUseSource = toolUseSource
         self.nodes = try Parser.parse(source)
         try Validation.check(nodes)
+        self.toolUseNodes = try toolUseSource.map { try Parser.parse($0) }
+        if let toolUseNodes { try Validation.check(toolUseNodes) }
     }
 
     /// Renders `messages`. `extra` adds or overrides template variables (`tools`, `thinking`, ...).
@@ -81,8 +88,9 @@ public struct ChatTemplate: @unchecked Sendable {
         variables["add_generation_prompt"] = .bool(addGenerationPrompt)
         for (k, v) in extra { variables[k] = v }
         let globals = Scope(Builtins.globals(), parent: nil)
+        let hasTools = !(variables["tools"]?.isNone ?? true)
         var out = ""
-        _ = try Evaluator().render(nodes, Scope(variables, parent: globals), into: &out)
+        _ = try Evaluator().render(hasTools ? toolUseNodes ?? nodes : nodes, Scope(variables, parent: globals), into: &out)
         return out
     }
 }
@@ -144,10 +152,14 @@ extension ChatTemplate {
         case let .string(s)?:
             return try ChatTemplate(source: s, specialTokens: special)
         case let .array(named)?:
-            for case let .dict(t) in named where t["name"]?.stringValue == name {
-                if case let .string(s)? = t["template"] { return try ChatTemplate(source: s, specialTokens: special) }
+            var templates: [String: String] = [:]
+            for case let .dict(t) in named {
+                if case let .string(n)? = t["name"], case let .string(s)? = t["template"] { templates[n] = s }
             }
-            throw ChatTemplateError.invalidInput("\(configPath) has no chat template named \"\(name)\"")
+            guard let s = templates[name] else {
+                throw ChatTemplateError.invalidInput("\(configPath) has no chat template named \"\(name)\"")
+            }
+            return try ChatTemplate(source: s, specialTokens: special, toolUseSource: name == "default" ? templates["tool_use"] : nil)
         default:
             throw ChatTemplateError.invalidInput("\(directory) has no chat template (tokenizer_config.json \"chat_template\" or chat_template.jinja)")
         }

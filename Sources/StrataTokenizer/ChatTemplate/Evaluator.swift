@@ -101,16 +101,18 @@ struct Evaluator {
                 return try eval(filter, probe).isTruthy
             }
         }
-        if items.isEmpty {
-            _ = try render(otherwise, Scope(parent: scope), into: &out)
-            return
-        }
+        // jinja2 runs `else` unless some iteration reached the end of the body: an empty loop, or
+        // one whose every iteration ended in break/continue.
+        var completed = false
         for (i, item) in items.enumerated() {
             let frame = Scope(parent: scope)
             try assign(target, item, frame)
             frame.variables["loop"] = loopObject(index: i, items: items)
-            if try render(body, frame, into: &out) == .breakLoop { break }
+            let flow = try render(body, frame, into: &out)
+            if flow == .breakLoop { break }
+            if flow == .normal { completed = true }
         }
+        if !completed { _ = try render(otherwise, Scope(parent: scope), into: &out) }
     }
 
     /// The `loop` variable of one iteration.
@@ -134,6 +136,9 @@ struct Evaluator {
     func iterate(_ v: Value) throws -> [Value] {
         switch v {
         case let .array(a), let .tuple(a): return a
+        case let .iterator(it):
+            if let failure = it.failure { throw failure }
+            return it.items
         case let .dict(d): return d.keys
         case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
@@ -155,6 +160,9 @@ struct Evaluator {
         case let .namespaceAttribute(name, attribute):
             guard case let .namespace(ns)? = scope.lookup(name) else {
                 throw ChatTemplateError.type("cannot assign attribute on non-namespace object '\(name)'", line: 0)
+            }
+            if attribute.hasPrefix("_") {  // transformers' TemplateNamespace refuses these
+                throw ChatTemplateError.type("namespace attributes cannot start with '_': \(attribute)", line: 0)
             }
             ns.attributes[attribute] = value
         }

@@ -15,8 +15,16 @@ extension Evaluator {
         case let .attribute(obj, name): return try getAttribute(try eval(obj, scope), name)
         case let .item(obj, key): return try getItem(try eval(obj, scope), try eval(key, scope))
         case let .slice(obj, start, stop, step):
-            return try slice(try eval(obj, scope), try start.map { try eval($0, scope) },
-                             try stop.map { try eval($0, scope) }, try step.map { try eval($0, scope) })
+            let base = try eval(obj, scope)
+            do {
+                return try slice(base, try start.map { try eval($0, scope) },
+                                 try stop.map { try eval($0, scope) }, try step.map { try eval($0, scope) })
+            } catch ChatTemplateError.type(let message, _) {
+                // jinja2 folds a slice of a literal at compile time through the sandbox's getitem,
+                // which turns the TypeError into Undefined; slicing a variable raises.
+                if case .literal = obj { return .undefined(message) }
+                throw ChatTemplateError.type(message, line: 0)
+            }
         case let .call(callee, args):
             let f = try eval(callee, scope)
             let (positional, keywords) = try evalArgs(args, scope)
@@ -150,7 +158,8 @@ extension Evaluator {
         case let .array(a): return .array(try pick(a))
         case let .tuple(a): return .tuple(try pick(a))
         case let .string(s): return .string(String(scalars: try pick(s.scalars)))
-        default: return .undefined("'\(obj.typeName)' object is not subscriptable")
+        case .dict: throw ChatTemplateError.type("unhashable type: 'slice'", line: 0)
+        default: throw ChatTemplateError.type("'\(obj.typeName)' object is not subscriptable", line: 0)
         }
     }
 }

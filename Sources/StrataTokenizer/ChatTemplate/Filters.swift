@@ -18,16 +18,18 @@ extension Builtins {
             case let .string(s): return .int(s.unicodeScalars.count)
             case let .array(a), let .tuple(a): return .int(a.count)
             case let .dict(d): return .int(d.count)
+            case let .iterator(it) where it.kind.isView: return .int(it.items.count)
             case .undefined: return .int(0)
             default: throw ChatTemplateError.type("object of type '\(v.typeName)' has no len()", line: 0)
             }
         case "string": return .string(v.pyStr)
-        case "safe": return v
+        case "safe": return .string(v.pyStr)  // Markup(str(value))
         case "e", "escape": return .string(htmlEscape(v.pyStr))
         case "trim": return .string(v.pyStr.pyStrip(try args.string(0, "chars"), leading: true, trailing: true))
         case "upper": return .string(v.pyStr.uppercased())
         case "lower": return .string(v.pyStr.lowercased())
-        case "capitalize", "title": return try Methods.call(.string(v.pyStr), name, Arguments(name, []))
+        case "capitalize": return try Methods.call(.string(v.pyStr), name, Arguments(name, []))
+        case "title": return .string(title(v.pyStr))
         case "replace":
             return try Methods.call(.string(v.pyStr), "replace", Arguments("replace", Array(args.positional.prefix(3))))
         case "tojson":
@@ -37,22 +39,31 @@ extension Builtins {
                                            sortKeys: args.bool(3, "sort_keys", false),
                                            separators: args.get(2, "separators")))
         case "first": return try ev.iterate(v).first ?? .undefined("No first item, sequence was empty.")
-        case "last": return try ev.iterate(v).last ?? .undefined("No last item, sequence was empty.")
+        case "last":
+            if case let .iterator(it) = v, !it.kind.isView {
+                throw ChatTemplateError.type("'\(it.kind.rawValue)' object is not reversible", line: 0)
+            }
+            return try ev.iterate(v).last ?? .undefined("No last item, sequence was empty.")
         case "list": return .array(try ev.iterate(v))
         case "reverse":
             if case let .string(s) = v { return .string(String(scalars: s.scalars.reversed())) }
-            return .array(try ev.iterate(v).reversed())
+            if case let .iterator(it) = v, !it.kind.isView { return .array(it.items.reversed()) }
+            let items: [Value]
+            do { items = try ev.iterate(v) } catch { throw ChatTemplateError.type("argument must be iterable", line: 0) }
+            return generator(items.reversed(), kind: .listReverseIterator)
         case "items":
-            if v.isUndefined { return .array([]) }
-            guard case let .dict(d) = v else { throw ChatTemplateError.type("Can only get item pairs from a mapping.", line: 0) }
-            return .array(d.map { .tuple([$0, $1]) })
+            if v.isUndefined { return generator([]) }
+            return generator(try pairs(v))
         case "join":
             var items = try ev.iterate(v)
             if let attr = try args.string(1, "attribute") { items = try items.map { try lookup($0, attr, ev) } }
             return .string(items.map(\.pyStr).joined(separator: try args.string(0, "d") ?? ""))
         case "attribute": return try lookup(v, args.get(0, "name")?.pyStr ?? "", ev)
-        case "map": return try map(v, args, ev)
-        case "select", "reject", "selectattr", "rejectattr": return try select(name, v, args, ev)
+        case "map": return generator(try map(v, args, ev))
+        case "select", "reject", "selectattr", "rejectattr": return generator(try select(name, v, args, ev))
+        case "unique": return generator(try ordering(name, v, args, ev).sequenceItems ?? [])
+        case "int" where v.isUndefined, "float" where v.isUndefined:
+            throw ChatTemplateError.undefined(v.undefinedHint, line: 0)
         case "int": return toInt(v) ?? (args.get(0, "default") ?? .int(0))
         case "float":
             if let n = v.numeric { return .double(n) }
@@ -64,6 +75,7 @@ extension Builtins {
                 guard i != .min else { throw ChatTemplateError.type("integer overflow in abs", line: 0) }
                 return .int(abs(i))
             case let .double(d): return .double(abs(d))
+            case let .bool(b): return .int(b ? 1 : 0)
             default: throw ChatTemplateError.type("bad operand type for abs(): '\(v.typeName)'", line: 0)
             }
         case "round":
@@ -73,6 +85,8 @@ extension Builtins {
             let scale = pow10(p)
             // "common" is Python's round(): half to even.
             let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
+            // Python's round(int, n) stays an int; math.floor/ceil(x * 10**p) / 10**p is a float.
+            if method == "common", let i = Operators.index(v), p >= 0 { return .int(i) }
             return .double((n * scale).rounded(rule) / scale)
         case "indent": return .string(try indent(v.pyStr, args))
         case "center":
@@ -88,9 +102,43 @@ extension Builtins {
             var items = try ev.iterate(v)
             if let attr = try args.string(0, "attribute") { items = try items.map { try lookup($0, attr, ev) } }
             return try items.reduce(args.get(1, "start") ?? .int(0)) { try Operators.binary("+", $0, $1) }
-        case "sort", "unique", "min", "max", "dictsort": return try ordering(name, v, args, ev)
+        case "sort", "min", "max", "dictsort": return try ordering(name, v, args, ev)
         default: throw ChatTemplateError.unsupported("filter '\(name)'", line: 0)
         }
+    }
+
+    /// Jinja's `title`: upper-cases the first character of each run after `-`, whitespace, `(`,
+    /// `{`, `[` or `<`, and lower-cases the rest (unlike Python's str.title()).
+    private static func title(_ s: String) -> String {
+        var out = "", atStart = true
+        for c in s.unicodeScalars {
+            let separator = c == "-" || c == "(" || c == "{" || c == "[" || c == "<" || Python.isSpace(c)
+            if separator {
+                out.unicodeScalars.append(c)
+                atStart = true
+            } else {
+                out += atStart ? String(c).uppercased() : String(c).lowercased()
+                atStart = false
+            }
+        }
+        return out
+    }
+
+    /// A filter result that Jinja produces lazily (see `Value.iterator`): an error computing it
+    /// surfaces only when the generator is iterated, as in Python.
+    private static func generator(_ items: @autoclosure () throws -> [Value], kind: PyIterator.Kind = .generator) -> Value {
+        do {
+            return .iterator(PyIterator(items: try items(), kind: kind))
+        } catch let e as ChatTemplateError {
+            return .iterator(PyIterator(items: [], kind: kind, failure: e))
+        } catch {
+            return .iterator(PyIterator(items: [], kind: kind, failure: .type("\(error)", line: 0)))
+        }
+    }
+
+    private static func pairs(_ v: Value) throws -> [Value] {
+        guard case let .dict(d) = v else { throw ChatTemplateError.type("Can only get item pairs from a mapping.", line: 0) }
+        return d.map { .tuple([$0, $1]) }
     }
 
     private static func pow10(_ p: Int) -> Double {
@@ -139,24 +187,24 @@ extension Builtins {
         return cur
     }
 
-    private static func map(_ v: Value, _ args: Arguments, _ ev: Evaluator) throws -> Value {
+    private static func map(_ v: Value, _ args: Arguments, _ ev: Evaluator) throws -> [Value] {
         // Jinja maps nothing over a falsy value (`none | map(...)` is empty, not an error).
         let items = v.isTruthy ? try ev.iterate(v) : []
         if let attr = args.keywords.last(where: { $0.0 == "attribute" })?.1.pyStr {
             let def = args.keywords.last(where: { $0.0 == "default" })?.1
-            return .array(try items.map { item in
+            return try items.map { item in
                 let r = try lookup(item, attr, ev)
                 return r.isUndefined ? (def ?? r) : r
-            })
+            }
         }
         guard let filterName = args.positional.first?.pyStr else {
             throw ChatTemplateError.type("map requires a filter name or attribute=", line: 0)
         }
         let rest = Arguments(filterName, Array(args.positional.dropFirst()), args.keywords)
-        return .array(try items.map { try filter(filterName, $0, rest, ev) })
+        return try items.map { try filter(filterName, $0, rest, ev) }
     }
 
-    private static func select(_ name: String, _ v: Value, _ args: Arguments, _ ev: Evaluator) throws -> Value {
+    private static func select(_ name: String, _ v: Value, _ args: Arguments, _ ev: Evaluator) throws -> [Value] {
         let byAttribute = name.hasSuffix("attr")
         let keep = name.hasPrefix("select")
         let attr = byAttribute ? args.positional.first?.pyStr : nil
@@ -164,11 +212,11 @@ extension Builtins {
         let testName = args.positional.count > testIndex ? args.positional[testIndex].pyStr : nil
         let testArgs = Arguments(testName ?? "", Array(args.positional.dropFirst(testIndex + 1)), args.keywords)
         let items = v.isTruthy ? try ev.iterate(v) : []  // as Jinja: nothing selected from a falsy value
-        return .array(try items.filter { item in
+        return try items.filter { item in
             let subject = try attr.map { try lookup(item, $0, ev) } ?? item
             let passed = try testName.map { try test($0, subject, testArgs, ev) } ?? subject.isTruthy
             return passed == keep
-        })
+        }
     }
 
     private static func indent(_ s: String, _ args: Arguments) throws -> String {

@@ -42,9 +42,9 @@ enum Methods {
         case let .dict(d):
             switch name {
             case "get": return d[args.get(0, "key") ?? .none] ?? (args.get(1, "default") ?? .none)
-            case "items": return .array(d.map { .tuple([$0, $1]) })
-            case "keys": return .array(d.keys)
-            case "values": return .array(d.values)
+            case "items": return .iterator(PyIterator(items: d.map { .tuple([$0, $1]) }, kind: .dictItems))
+            case "keys": return .iterator(PyIterator(items: d.keys, kind: .dictKeys))
+            case "values": return .iterator(PyIterator(items: d.values, kind: .dictValues))
             default: return obj
             }
         case let .array(a), let .tuple(a):

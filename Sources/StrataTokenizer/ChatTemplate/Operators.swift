@@ -63,7 +63,9 @@ enum Operators {
             if op == "//" { return .double((x / y).rounded(.down)) }
             let r = fmod(x, y)
             return .double(r != 0 && (r < 0) != (y < 0) ? r + y : r)
-        case "**": return .double(pow(x, y))
+        case "**":
+            if x == 0 && y < 0 { throw ChatTemplateError.type("0.0 cannot be raised to a negative power", line: 0) }
+            return .double(pow(x, y))
         default: throw unsupported(op, a, b)
         }
     }
@@ -87,7 +89,10 @@ enum Operators {
             if r != 0 && (r < 0) != (y < 0) { q -= 1; r += y }
             return .int(op == "//" ? q : r)
         case "**":
-            if y < 0 { return .double(pow(Double(x), Double(y))) }
+            if y < 0 {
+                if x == 0 { throw ChatTemplateError.type("0.0 cannot be raised to a negative power", line: 0) }
+                return .double(pow(Double(x), Double(y)))
+            }
             // Exponentiation by squaring; results beyond Int are an error (Python would use bigints).
             var result = 1, base = x, e = y
             while e > 0 {
@@ -129,6 +134,7 @@ enum Operators {
             }
             return s.pyContains(needle)
         case let .array(a), let .tuple(a): return a.contains { $0.pyEquals(item) }
+        case let .iterator(it): return it.items.contains { $0.pyEquals(item) }
         case let .dict(d): return d[item] != nil
         case .undefined: return false
         default:

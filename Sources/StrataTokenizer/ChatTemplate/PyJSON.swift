@@ -64,7 +64,7 @@ public enum PyJSON {
             }
             newline(level)
             out += "}"
-        case .undefined, .namespace, .function:
+        case .undefined, .namespace, .function, .iterator:
             throw ChatTemplateError.type("Object of type \(v.typeName) is not JSON serializable", line: 0)
         }
     }
@@ -196,10 +196,13 @@ private struct PyJSONParser {
         i += 1
         var out = String.UnicodeScalarView()
         while i < s.count {
+            // Copy the run up to the next quote or backslash in one go.
+            var end = i
+            while end < s.count, s[end] != "\"", s[end] != "\\" { end += 1 }
+            if end > i { out.append(contentsOf: s[i..<end]); i = end; continue }
             let c = s[i]
             i += 1
             if c == "\"" { return String(out) }
-            guard c == "\\" else { out.append(c); continue }
             guard i < s.count else { break }
             let e = s[i]
             i += 1

@@ -32,6 +32,9 @@ extension Value {
             return "(" + a.map { $0.repr(&seen) }.joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case let .dict(d):
             return "{" + d.map { "\($0.repr(&seen)): \($1.repr(&seen))" }.joined(separator: ", ") + "}"
+        case let .iterator(it):
+            guard it.kind.isView else { return "<\(it.kind.rawValue) object>" }
+            return it.kind.rawValue + "(" + Value.array(it.items).repr(&seen) + ")"
         case let .namespace(ns):
             let id = ObjectIdentifier(ns)
             if seen.contains(id) { return "<Namespace {...}>" }

@@ -17,6 +17,10 @@ public enum Value: @unchecked Sendable {
     case tuple([Value])
     /// A Python dict, insertion-ordered.
     case dict(ValueDict)
+    /// What Jinja filters and dict methods return lazily in Python: a generator (`map`, `select`,
+    /// `unique`, `|items`), a reverse iterator, or a dict view (`d.items()`). Iterable, but no
+    /// len() (except views), always true (except empty views), not JSON-serializable.
+    case iterator(PyIterator)
     /// A `namespace()` object: the one mutable value, shared by reference.
     case namespace(Namespace)
     /// A callable: builtin, bound method or macro.
@@ -32,6 +36,7 @@ public enum Value: @unchecked Sendable {
     }
 
     public var isUndefined: Bool { if case .undefined = self { return true }; return false }
+    var undefinedHint: String { if case let .undefined(h) = self { return h }; return "" }
     public var isNone: Bool { if case .none = self { return true }; return false }
     public var stringValue: String? { if case let .string(s) = self { return s }; return nil }
 
@@ -54,6 +59,7 @@ public enum Value: @unchecked Sendable {
         case .string: return "str"
         case .array: return "list"
         case .tuple: return "tuple"
+        case let .iterator(it): return it.kind.rawValue
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .function: return "function"
@@ -69,10 +75,25 @@ public enum Value: @unchecked Sendable {
         case let .double(d): return d != 0
         case let .string(s): return !s.isEmpty
         case let .array(a), let .tuple(a): return !a.isEmpty
+        case let .iterator(it): return !it.kind.isView || !it.items.isEmpty
         case let .dict(d): return !d.isEmpty
         case .namespace, .function: return true
         }
     }
+}
+
+/// The items behind a `Value.iterator`, computed eagerly, and the Python type they stand for.
+public struct PyIterator: Sendable {
+    public enum Kind: String, Sendable {
+        case generator, listReverseIterator = "list_reverseiterator"
+        case dictItems = "dict_items", dictKeys = "dict_keys", dictValues = "dict_values"
+        /// Dict views have a length and print their items; generators do neither.
+        var isView: Bool { self == .dictItems || self == .dictKeys || self == .dictValues }
+    }
+    public let items: [Value]
+    public let kind: Kind
+    /// The error a lazy Python generator would raise once iterated (`none | unique`).
+    public var failure: ChatTemplateError?
 }
 
 /// The mutable object `namespace(...)` returns; `{% set ns.x = ... %}` writes through it.
