@@ -71,20 +71,26 @@ public enum TextPattern: Sendable {
 
     /// Non-overlapping matches in `text[lo..<hi]`.
     func matches(in text: ScalarText, _ lo: Int, _ hi: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var stack: [ScalarRegex.Frame] = []
+        appendMatches(in: text, lo..<hi, into: &out, stack: &stack)
+        return out
+    }
+
+    /// Appends the non-overlapping matches in `text[r]`, reusing `stack` for the regex VM.
+    func appendMatches(in text: ScalarText, _ r: Range<Int>, into out: inout [Range<Int>], stack: inout [ScalarRegex.Frame]) {
         switch self {
-        case let .regex(r): return r.matches(in: text, lo, hi)
+        case let .regex(re): re.appendMatches(in: text, r.lowerBound, r.upperBound, into: &out, stack: &stack)
         case let .literal(lit):
-            guard !lit.isEmpty else { return [] }
-            var out: [Range<Int>] = []
-            var i = lo
+            guard !lit.isEmpty else { return }
+            var i = r.lowerBound
             let s = text.scalars
-            while i + lit.count <= hi {
+            while i + lit.count <= r.upperBound {
                 if s[i] == lit[0], s[i..<i + lit.count].elementsEqual(lit) {
                     out.append(i..<i + lit.count)
                     i += lit.count
                 } else { i += 1 }
             }
-            return out
         }
     }
 

@@ -47,13 +47,28 @@ public struct Pieces {
         ranges = text.scalars.isEmpty ? [] : [0..<text.scalars.count]
     }
 
-    /// Re-cuts every piece with `cut`, which sees the piece range and returns (range, isMatch) parts.
-    mutating func split(_ behavior: SplitBehavior, invert: Bool = false, _ cut: (Range<Int>) -> [Range<Int>]) {
+    /// Re-cuts every piece with `cut`, which appends the piece's delimiter matches (ascending,
+    /// non-overlapping ranges inside the piece) to its buffer.
+    mutating func split(_ behavior: SplitBehavior, invert: Bool = false,
+                        _ cut: (Range<Int>, inout [Range<Int>]) -> Void) {
         var out: [Range<Int>] = []
         out.reserveCapacity(ranges.count * 2)
+        var ms: [Range<Int>] = []
+        var parts: [(Range<Int>, Bool)] = []
         for r in ranges {
-            let ms = cut(r)
-            var parts: [(Range<Int>, Bool)] = []
+            ms.removeAll(keepingCapacity: true)
+            cut(r, &ms)
+            if behavior == .isolated {  // the common case: matches and gaps alike become pieces
+                var prev = r.lowerBound
+                for m in ms where !m.isEmpty {
+                    if prev < m.lowerBound { out.append(prev..<m.lowerBound) }
+                    out.append(m)
+                    prev = m.upperBound
+                }
+                if prev < r.upperBound { out.append(prev..<r.upperBound) }
+                continue
+            }
+            parts.removeAll(keepingCapacity: true)
             var prev = r.lowerBound
             for m in ms {
                 if prev < m.lowerBound { parts.append((prev..<m.lowerBound, invert)) }

@@ -19,6 +19,8 @@ public struct ScalarRegex: Sendable {
     public let pattern: String
     let program: [Inst]
     let classes: [ScalarClass]
+    /// The class every match's first scalar belongs to, when the program starts with one.
+    let firstClass: ScalarClass?
 
     /// Compiles `pattern`, throwing `TokenizerError.unsupportedRegex` / `.invalidRegex`.
     public init(_ pattern: String) throws {
@@ -30,6 +32,8 @@ public struct ScalarRegex: Sendable {
         compiler.program.append(Inst(op: .match))
         program = compiler.program
         classes = compiler.classes
+        let first = program[0]
+        firstClass = first.op == .cls || (first.op == .repCls && first.b >= 1) ? classes[Int(first.a)] : nil
     }
 }
 
