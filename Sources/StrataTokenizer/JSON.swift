@@ -3,7 +3,7 @@
 
 /// A parsed JSON value.
 public indirect enum JSON: Equatable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSON]), object([String: JSON])
+    case null, bool(Bool), number(Double), string(String), array([JSON]), object(JSONObject)
 
     /// Parses a complete JSON document.
     public static func parse(_ bytes: [UInt8]) throws -> JSON {
@@ -54,7 +54,7 @@ struct JSONParser {
 
     mutating func object(depth: Int) throws -> JSON {
         i += 1
-        var out: [String: JSON] = [:]
+        var out = JSONObject()
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {
@@ -64,7 +64,8 @@ struct JSONParser {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             i += 1
-            out[key] = try value(depth: depth + 1)
+            out.keys.append(key)
+            out.values.append(try value(depth: depth + 1))
             skipSpace()
             guard i < bytes.count else { throw fail("unterminated object") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -155,6 +156,21 @@ struct JSONParser {
     }
 }
 
+/// A JSON object in document order. Lookup is by exact key bytes (the last duplicate wins);
+/// large objects such as vocabularies are iterated, never searched.
+public struct JSONObject: Equatable, Sendable {
+    public var keys: [String] = []
+    public var values: [JSON] = []
+
+    public var count: Int { keys.count }
+
+    public subscript(key: String) -> JSON? {
+        let k = RawString(key)
+        for i in keys.indices.reversed() where RawString(keys[i]) == k { return values[i] }
+        return nil
+    }
+}
+
 /// A JSON value together with its key path, for typed access with precise error messages.
 public struct JSONNode: Sendable {
     public let value: JSON
@@ -198,7 +214,7 @@ public struct JSONNode: Sendable {
             return a.enumerated().map { JSONNode($1, path: "\(path)[\($0)]") }
         }
     }
-    public var object: [String: JSON] {
+    public var object: JSONObject {
         get throws { guard case let .object(o) = value else { throw bad("an object") }; return o }
     }
 

@@ -54,9 +54,9 @@ extension Tokenizer {
         guard let patterns = Self.ggufPreRegexes(preName) else {
             throw TokenizerError.gguf(key: "tokenizer.ggml.pre", reason: "unsupported pre-tokenizer '\(preName)'")
         }
-        var vocab: [String: Int32] = [:]
+        var vocab: [RawString: Int32] = [:]
         vocab.reserveCapacity(tokens.count)
-        for (i, t) in tokens.enumerated() where vocab[t] == nil { vocab[t] = Int32(i) }
+        for (i, t) in tokens.enumerated() where vocab[RawString(t)] == nil { vocab[RawString(t)] = Int32(i) }
         let added = tokens.indices.compactMap { i -> AddedToken? in
             let type = GGUFTokenType(rawValue: types[i])
             guard type == .control || type == .userDefined else { return nil }

@@ -85,8 +85,9 @@ public final class Tokenizer: Sendable {
 
     /// The id of a token string (added tokens included).
     public func id(for token: String) -> Int? {
-        if let t = addedTokens.values.first(where: { $0.content == token }) { return t.id }
-        return model.vocab[token].map(Int.init)
+        let raw = RawString(token)
+        if let t = addedTokens.values.first(where: { RawString($0.content) == raw }) { return t.id }
+        return model.id(for: token)
     }
 
     /// Decodes ids like HF `Tokenizer.decode(ids, skip_special_tokens=...)`; unknown ids are skipped.
