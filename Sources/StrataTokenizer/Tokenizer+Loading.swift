@@ -73,7 +73,7 @@ extension Tokenizer {
         vocab.reserveCapacity(object.count)
         for (token, v) in zip(object.keys, object.values) {
             let id = try JSONNode(v, path: vocabNode.path + "." + token).int
-            guard id >= 0, id < Int(Int32.max) else { throw JSONNode(v, path: vocabNode.path + "." + token).bad("a non-negative id") }
+            guard id >= 0, id < 1 << 24 else { throw JSONNode(v, path: vocabNode.path + "." + token).bad("an id in 0..<2^24") }
             vocab[RawString(token)] = Int32(id)
         }
         for t in added where t.id < 0 || t.id > 1 << 24 {

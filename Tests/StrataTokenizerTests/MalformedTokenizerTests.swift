@@ -29,7 +29,7 @@ import Testing
         ("{}", "model: expected a value"),
         ("{\"model\":{\"type\":\"BPE\",\"vocab\":[],\"merges\":[]}}", "model.vocab: expected an object"),
         ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"x\"},\"merges\":[]}}", "model.vocab.a: expected an integer"),
-        ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", "model.vocab.a: expected a non-negative id"),
+        ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", "model.vocab.a: expected an id in 0..<2^24"),
         ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}}}", "model.merges: expected a value"),
         ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"a\"]}}", "model.merges[0]"),
         ("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[[\"a\",1]]}}", "model.merges[0]"),

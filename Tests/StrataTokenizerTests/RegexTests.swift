@@ -42,7 +42,7 @@ import Testing
     @Test(arguments: [
         ("(?<=a)b", "lookbehind"), ("a++", "possessive"), ("(?>a)", "atomic"), ("\\bword", "word boundary"),
         ("(a)\\1", "\\1"), ("\\p{Han}", "Han"), ("[[:alpha:]]", "POSIX"), ("(?m:a)", "(?m"), ("(?<n>a)", "named"),
-        ("[a[b]]", "nested"), ("[a&&b]", "&&"),
+        ("[a[b]]", "nested"), ("[a&&b]", "&&"), ("((a{1000}){1000}){1000}", "instructions"),
     ])
     func unsupportedConstructsAreNamed(pattern: String, construct: String) {
         do {

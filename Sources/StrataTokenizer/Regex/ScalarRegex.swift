@@ -29,6 +29,9 @@ public struct ScalarRegex: Sendable {
         let ast = try parser.parse()
         var compiler = RegexCompiler()
         compiler.emit(ast)
+        guard compiler.program.count <= RegexCompiler.maxProgram else {
+            throw TokenizerError.unsupportedRegex(pattern: pattern, construct: "repetitions expanding past \(RegexCompiler.maxProgram) instructions")
+        }
         compiler.program.append(Inst(op: .match))
         program = compiler.program
         classes = compiler.classes
@@ -38,6 +41,8 @@ public struct ScalarRegex: Sendable {
 }
 
 struct RegexCompiler {
+    /// Counted repetitions are unrolled; this bounds what nested counts may expand to.
+    static let maxProgram = 200_000
     var program: [ScalarRegex.Inst] = []
     var classes: [ScalarClass] = []
 
@@ -107,10 +112,10 @@ struct RegexCompiler {
             _ = add(.repCls, classIndex(k), Int32(lo), Int32(hi ?? -1))
             return
         }
-        for _ in 0..<lo { emit(n) }
+        for _ in 0..<lo where program.count <= Self.maxProgram { emit(n) }
         if let hi {
             var splits: [Int] = []
-            for _ in lo..<hi {
+            for _ in lo..<hi where program.count <= Self.maxProgram {
                 splits.append(add(.split))
                 emit(n)
             }
