@@ -4,14 +4,21 @@
 
 /// One entry of `added_tokens` (or a GGUF control / user-defined token).
 public struct AddedToken: Sendable, Equatable {
+    /// The token's id.
     public var id: Int
+    /// The exact text that stands for the token.
     public var content: String
+    /// Special tokens are dropped by `decode(skipSpecialTokens: true)`.
     public var special: Bool
+    /// Also swallow whitespace on the left / right of a match.
     public var lstrip = false
     public var rstrip = false
+    /// Matched against normalized text (true) or raw text (false).
     public var normalized = false
+    /// Only match when not inside a word.
     public var singleWord = false
 
+    /// An added token with HF's attribute defaults.
     public init(id: Int, content: String, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
                 normalized: Bool = false, singleWord: Bool = false) {
         self.id = id

@@ -39,9 +39,11 @@ public enum SplitBehavior: String, Sendable {
 
 /// The text being pre-tokenized: one scalar buffer and the pieces cut from it so far.
 public struct Pieces {
+    /// The (possibly rewritten) text and the piece ranges into it, in order.
     public var text: ScalarText
     public var ranges: [Range<Int>]
 
+    /// One piece covering all of `text` (none when it is empty).
     public init(_ text: ScalarText) {
         self.text = text
         ranges = text.scalars.isEmpty ? [] : [0..<text.scalars.count]

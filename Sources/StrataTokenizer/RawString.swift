@@ -4,8 +4,10 @@
 
 /// A string compared and hashed by its exact UTF-8 bytes.
 public struct RawString: Hashable, Sendable, CustomStringConvertible {
+    /// The wrapped string.
     public let string: String
 
+    /// Wraps `s` (made contiguous UTF-8 once, so comparisons and hashing are byte loops).
     public init(_ s: String) {
         var s = s
         s.makeContiguousUTF8()

@@ -6,6 +6,7 @@ import StrataModel
 /// A byte-level BPE tokenizer equal to Hugging Face `tokenizers` for the supported components.
 /// Immutable after loading and safe to share between threads.
 public final class Tokenizer: Sendable {
+    /// The pipeline stages, in the order `encode` applies them (decoder: `decode`).
     public let normalizer: Normalizer?
     public let preTokenizer: PreTokenizer?
     public let model: BPEModel
@@ -20,6 +21,7 @@ public final class Tokenizer: Sendable {
     let specialIDs: Set<Int>
     /// Beginning / end of sequence ids when the source names them (GGUF, tokenizer_config.json).
     public let bosTokenID: Int?
+    /// See `bosTokenID`.
     public let eosTokenID: Int?
 
     init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,

@@ -3,14 +3,17 @@
 
 /// A text prepared for matching: scalars plus their `ScalarInfo` bytes.
 public struct ScalarText {
+    /// The text's Unicode scalar values.
     public var scalars: [UInt32]
     var info: [UInt8]
 
+    /// Prepares scalar values (each must be a valid scalar).
     public init(_ scalars: [UInt32]) {
         self.scalars = scalars
         info = scalars.map(ScalarInfo.of)
     }
 
+    /// Prepares the scalars of `text`.
     public init(_ text: String) { self.init(text.unicodeScalars.map(\.value)) }
 }
 
