@@ -4,14 +4,21 @@
 
 /// One entry of `added_tokens` (or a GGUF control / user-defined token).
 public struct AddedToken: Sendable, Equatable {
+    /// The token's id.
     public var id: Int
+    /// The exact text that stands for the token.
     public var content: String
+    /// Special tokens are dropped by `decode(skipSpecialTokens: true)`.
     public var special: Bool
+    /// Also swallow whitespace on the left / right of a match.
     public var lstrip = false
     public var rstrip = false
+    /// Matched against normalized text (true) or raw text (false).
     public var normalized = false
+    /// Only match when not inside a word.
     public var singleWord = false
 
+    /// An added token with HF's attribute defaults.
     public init(id: Int, content: String, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
                 normalized: Bool = false, singleWord: Bool = false) {
         self.id = id
@@ -41,17 +48,24 @@ enum Segment {
 struct AddedTokenMatcher: Sendable {
     /// (content scalars, token) grouped by first scalar, longest first.
     private var byFirst: [UInt32: [([UInt32], AddedToken)]] = [:]
+    /// Bit v set when some token starts with ASCII scalar v (skips the dictionary for most text).
+    private var asciiFirst: (UInt64, UInt64) = (0, 0)
 
     init(_ tokens: [(content: [UInt32], token: AddedToken)]) {
         for (c, t) in tokens where !c.isEmpty { byFirst[c[0], default: []].append((c, t)) }
-        for k in byFirst.keys { byFirst[k]!.sort { $0.0.count > $1.0.count } }
+        for k in byFirst.keys {
+            byFirst[k]!.sort { $0.0.count > $1.0.count }
+            if k < 64 { asciiFirst.0 |= 1 << UInt64(k) } else if k < 128 { asciiFirst.1 |= 1 << UInt64(k - 64) }
+        }
     }
 
     var isEmpty: Bool { byFirst.isEmpty }
 
     /// The longest token matching at `i`.
     func longest(_ s: [UInt32], at i: Int) -> ([UInt32], AddedToken)? {
-        guard let cands = byFirst[s[i]] else { return nil }
+        let v = s[i]
+        if v < 128, (v < 64 ? asciiFirst.0 >> UInt64(v) : asciiFirst.1 >> UInt64(v - 64)) & 1 == 0 { return nil }
+        guard let cands = byFirst[v] else { return nil }
         for c in cands where i + c.0.count <= s.count && s[i..<i + c.0.count].elementsEqual(c.0) { return c }
         return nil
     }

@@ -5,8 +5,8 @@ import Foundation
 
 /// A byte-pair-encoding vocabulary with merge ranks and a per-word result cache.
 public final class BPEModel: @unchecked Sendable {
-    /// Token string -> id.
-    public let vocab: [String: Int32]
+    /// Token string (exact bytes) -> id.
+    let vocab: [RawString: Int32]
     /// Id -> token string (nil for ids the vocabulary leaves out).
     public let tokens: [String?]
     /// (left id << 32 | right id) -> (rank << 32 | merged id).
@@ -24,33 +24,33 @@ public final class BPEModel: @unchecked Sendable {
     private let cacheLock = NSLock()
     static let cacheCapacity = 10_000
 
-    init(vocab: [String: Int32], merges: [(String, String)], unk: String?, fuseUnk: Bool,
+    init(vocab: [RawString: Int32], merges: [(String, String)], unk: String?, fuseUnk: Bool,
          byteFallback: Bool, ignoreMerges: Bool, byteLevel: Bool, extraTokens: [Int: String]) throws {
         self.vocab = vocab
         let maxID = max(vocab.values.max().map(Int.init) ?? -1, extraTokens.keys.max() ?? -1)
         var tokens = [String?](repeating: nil, count: maxID + 1)
-        for (t, id) in vocab { tokens[Int(id)] = t }
+        for (t, id) in vocab { tokens[Int(id)] = t.string }
         for (id, t) in extraTokens where tokens[id] == nil { tokens[id] = t }
         self.tokens = tokens
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(merges.count)
         for (rank, (a, b)) in merges.enumerated() {
-            guard let ia = vocab[a] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: a) }
-            guard let ib = vocab[b] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: b) }
-            guard let m = vocab[a + b] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: a + b) }
+            guard let ia = vocab[RawString(a)] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: a) }
+            guard let ib = vocab[RawString(b)] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: b) }
+            guard let m = vocab[RawString(a + b)] else { throw TokenizerError.unknownToken(keyPath: "model.merges[\(rank)]", token: a + b) }
             let key = UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))
             if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(UInt32(m)) }
         }
         self.merges = table
         if let unk {
-            guard let id = vocab[unk] else { throw TokenizerError.unknownToken(keyPath: "model.unk_token", token: unk) }
+            guard let id = vocab[RawString(unk)] else { throw TokenizerError.unknownToken(keyPath: "model.unk_token", token: unk) }
             unkID = id
         } else { unkID = nil }
         self.fuseUnk = fuseUnk
         self.byteFallback = byteFallback
         self.ignoreMerges = ignoreMerges
         self.byteLevel = byteLevel
-        byteIDs = ByteLevel.byteToScalar.map { vocab[String(Unicode.Scalar($0)!)] ?? -1 }
+        byteIDs = ByteLevel.byteToScalar.map { vocab[RawString(String(Unicode.Scalar($0)!))] ?? -1 }
     }
 
     /// Appends the ids of one pre-tokenized word.
@@ -73,7 +73,7 @@ public final class BPEModel: @unchecked Sendable {
 
     func encodeUncached(_ word: String) -> [Int32] {
         if byteLevel {
-            if ignoreMerges, let id = vocab[ByteLevel.encode(word.utf8)] { return [id] }
+            if ignoreMerges, let id = vocab[RawString(ByteLevel.encode(word.utf8))] { return [id] }
             let ids = word.utf8.compactMap { b -> Int32? in
                 let id = byteIDs[Int(b)]
                 return id >= 0 ? id : unkID
@@ -84,11 +84,10 @@ public final class BPEModel: @unchecked Sendable {
         return merge(initialSymbols(word))
     }
 
-    /// Vocabulary lookup by exact scalars (Swift `String` equality is canonical equivalence).
-    func exactID(_ s: String) -> Int32? {
-        guard let id = vocab[s], let t = tokens[Int(id)], t.unicodeScalars.elementsEqual(s.unicodeScalars) else { return nil }
-        return id
-    }
+    /// The id of a model token (exact bytes; added tokens are not included).
+    public func id(for token: String) -> Int? { vocab[RawString(token)].map(Int.init) }
+
+    func exactID(_ s: String) -> Int32? { vocab[RawString(s)] }
 
     /// Character symbols for non-byte-level words, with byte fallback or unk for unknown ones.
     func initialSymbols(_ word: String) -> [Int32] {
@@ -97,7 +96,7 @@ public final class BPEModel: @unchecked Sendable {
         for ch in word.unicodeScalars {
             if let id = exactID(String(ch)) { ids.append(id); lastWasUnk = false; continue }
             if byteFallback {
-                let bytes = Array(String(ch).utf8).compactMap { vocab[String(format: "<0x%02X>", $0)] }
+                let bytes = Array(String(ch).utf8).compactMap { vocab[RawString(String(format: "<0x%02X>", $0))] }
                 if bytes.count == String(ch).utf8.count { ids += bytes; lastWasUnk = false; continue }
             }
             guard let unk = unkID else { continue }

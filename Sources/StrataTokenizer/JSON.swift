@@ -3,7 +3,7 @@
 
 /// A parsed JSON value.
 public indirect enum JSON: Equatable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSON]), object([String: JSON])
+    case null, bool(Bool), number(Double), string(String), array([JSON]), object(JSONObject)
 
     /// Parses a complete JSON document.
     public static func parse(_ bytes: [UInt8]) throws -> JSON {
@@ -54,7 +54,7 @@ struct JSONParser {
 
     mutating func object(depth: Int) throws -> JSON {
         i += 1
-        var out: [String: JSON] = [:]
+        var out = JSONObject()
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {
@@ -64,7 +64,8 @@ struct JSONParser {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             i += 1
-            out[key] = try value(depth: depth + 1)
+            out.keys.append(key)
+            out.values.append(try value(depth: depth + 1))
             skipSpace()
             guard i < bytes.count else { throw fail("unterminated object") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -155,11 +156,31 @@ struct JSONParser {
     }
 }
 
+/// A JSON object in document order. Lookup is by exact key bytes (the last duplicate wins);
+/// large objects such as vocabularies are iterated, never searched.
+public struct JSONObject: Equatable, Sendable {
+    /// Keys and values in document order.
+    public var keys: [String] = []
+    public var values: [JSON] = []
+
+    /// Number of members.
+    public var count: Int { keys.count }
+
+    /// The value of `key` (exact bytes; the last duplicate wins).
+    public subscript(key: String) -> JSON? {
+        let k = RawString(key)
+        for i in keys.indices.reversed() where RawString(keys[i]) == k { return values[i] }
+        return nil
+    }
+}
+
 /// A JSON value together with its key path, for typed access with precise error messages.
 public struct JSONNode: Sendable {
+    /// The value and where it sits in the document (`model.merges[3]`).
     public let value: JSON
     public let path: String
 
+    /// Wraps a value; `path` is empty for the document root.
     public init(_ value: JSON, path: String = "") {
         self.value = value
         self.path = path
@@ -183,6 +204,7 @@ public struct JSONNode: Sendable {
 
     func childPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
+    /// Typed accessors; each throws `TokenizerError.malformed` naming `path` on a type mismatch.
     public var isNull: Bool { value == .null }
     public var string: String { get throws { guard case let .string(s) = value else { throw bad("a string") }; return s } }
     public var bool: Bool { get throws { guard case let .bool(b) = value else { throw bad("a boolean") }; return b } }
@@ -198,12 +220,13 @@ public struct JSONNode: Sendable {
             return a.enumerated().map { JSONNode($1, path: "\(path)[\($0)]") }
         }
     }
-    public var object: [String: JSON] {
+    public var object: JSONObject {
         get throws { guard case let .object(o) = value else { throw bad("an object") }; return o }
     }
 
     /// `string` of an optional child, or the default when absent.
     public func string(_ key: String, default d: String) throws -> String { try optional(key)?.string ?? d }
+    /// `bool` / `int` of an optional child, or the default when absent.
     public func bool(_ key: String, default d: Bool) throws -> Bool { try optional(key)?.bool ?? d }
     public func int(_ key: String, default d: Int) throws -> Int { try optional(key)?.int ?? d }
 }

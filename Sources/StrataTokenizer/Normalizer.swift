@@ -14,10 +14,10 @@ public indirect enum Normalizer: Sendable {
     public func apply(_ text: String) -> String {
         switch self {
         case let .sequence(list): return list.reduce(text) { $1.apply($0) }
-        case .nfc: return text.precomposedStringWithCanonicalMapping
-        case .nfd: return text.decomposedStringWithCanonicalMapping
-        case .nfkc: return text.precomposedStringWithCompatibilityMapping
-        case .nfkd: return text.decomposedStringWithCompatibilityMapping
+        case .nfc: return Self.below(text, 0x300) ? text : text.precomposedStringWithCanonicalMapping
+        case .nfd: return Self.below(text, 0xC0) ? text : text.decomposedStringWithCanonicalMapping
+        case .nfkc: return Self.below(text, 0x80) ? text : text.precomposedStringWithCompatibilityMapping
+        case .nfkd: return Self.below(text, 0x80) ? text : text.decomposedStringWithCompatibilityMapping
         case .lowercase: return text.lowercased()
         case let .prepend(p): return text.isEmpty ? text : p + text
         case let .replace(pattern, content): return pattern.replaceAll(in: text, with: content)
@@ -27,6 +27,13 @@ public indirect enum Normalizer: Sendable {
             if right { while let c = s.last, c.unicodeScalars.allSatisfy(\.properties.isWhitespace) { s = s.dropLast() } }
             return String(s)
         }
+    }
+
+    /// True when every scalar is below `limit`. Text below U+0300 is already NFC (no combining marks
+    /// or singleton decompositions there), below U+00C0 also NFD, and ASCII is fixed by every form.
+    static func below(_ text: String, _ limit: UInt32) -> Bool {
+        if limit <= 0x80 { return text.utf8.allSatisfy { $0 < 0x80 } }
+        return text.unicodeScalars.allSatisfy { $0.value < limit }
     }
 
     /// Parses a `normalizer` object.
@@ -64,20 +71,26 @@ public enum TextPattern: Sendable {
 
     /// Non-overlapping matches in `text[lo..<hi]`.
     func matches(in text: ScalarText, _ lo: Int, _ hi: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var stack: [ScalarRegex.Frame] = []
+        appendMatches(in: text, lo..<hi, into: &out, stack: &stack)
+        return out
+    }
+
+    /// Appends the non-overlapping matches in `text[r]`, reusing `stack` for the regex VM.
+    func appendMatches(in text: ScalarText, _ r: Range<Int>, into out: inout [Range<Int>], stack: inout [ScalarRegex.Frame]) {
         switch self {
-        case let .regex(r): return r.matches(in: text, lo, hi)
+        case let .regex(re): re.appendMatches(in: text, r.lowerBound, r.upperBound, into: &out, stack: &stack)
         case let .literal(lit):
-            guard !lit.isEmpty else { return [] }
-            var out: [Range<Int>] = []
-            var i = lo
+            guard !lit.isEmpty else { return }
+            var i = r.lowerBound
             let s = text.scalars
-            while i + lit.count <= hi {
+            while i + lit.count <= r.upperBound {
                 if s[i] == lit[0], s[i..<i + lit.count].elementsEqual(lit) {
                     out.append(i..<i + lit.count)
                     i += lit.count
                 } else { i += 1 }
             }
-            return out
         }
     }
 

@@ -32,7 +32,8 @@ public indirect enum PreTokenizer: Sendable {
         case let .sequence(list): for s in list { s.apply(&p) }
         case let .split(pattern, behavior, invert):
             let text = p.text
-            p.split(behavior, invert: invert) { pattern.matches(in: text, $0.lowerBound, $0.upperBound) }
+            var stack: [ScalarRegex.Frame] = []
+            p.split(behavior, invert: invert) { r, out in pattern.appendMatches(in: text, r, into: &out, stack: &stack) }
         case let .byteLevel(addPrefixSpace, useRegex):
             if addPrefixSpace, p.ranges.contains(where: { p.text.scalars[$0.lowerBound] != 0x20 }) {
                 p.rewrite { _, s in s.first == 0x20 ? Array(s) : [0x20] + s }
@@ -40,8 +41,8 @@ public indirect enum PreTokenizer: Sendable {
             if useRegex { PreTokenizer.split(.regex(Self.gpt2Regex), .isolated, invert: false).apply(&p) }
         case let .digits(individual):
             let text = p.text
-            p.split(individual ? .isolated : .contiguous) { r in
-                r.filter { isNumeric(text.info[$0]) }.map { $0..<$0 + 1 }
+            p.split(individual ? .isolated : .contiguous) { r, out in
+                for i in r where isNumeric(text.info[i]) { out.append(i..<i + 1) }
             }
         case let .metaspace(replacement, scheme, split):
             p.rewrite { k, s in
@@ -51,11 +52,15 @@ public indirect enum PreTokenizer: Sendable {
             }
             if split {
                 let text = p.text
-                p.split(.mergedWithNext) { r in r.filter { text.scalars[$0] == replacement }.map { $0..<$0 + 1 } }
+                p.split(.mergedWithNext) { r, out in
+                    for i in r where text.scalars[i] == replacement { out.append(i..<i + 1) }
+                }
             }
         case .whitespaceSplit:
             let text = p.text
-            p.split(.removed) { r in r.filter { text.info[$0] & ScalarInfo.whitespaceBit != 0 }.map { $0..<$0 + 1 } }
+            p.split(.removed) { r, out in
+                for i in r where text.info[i] & ScalarInfo.whitespaceBit != 0 { out.append(i..<i + 1) }
+            }
         }
     }
 

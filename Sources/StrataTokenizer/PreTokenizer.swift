@@ -39,21 +39,38 @@ public enum SplitBehavior: String, Sendable {
 
 /// The text being pre-tokenized: one scalar buffer and the pieces cut from it so far.
 public struct Pieces {
+    /// The (possibly rewritten) text and the piece ranges into it, in order.
     public var text: ScalarText
     public var ranges: [Range<Int>]
 
+    /// One piece covering all of `text` (none when it is empty).
     public init(_ text: ScalarText) {
         self.text = text
         ranges = text.scalars.isEmpty ? [] : [0..<text.scalars.count]
     }
 
-    /// Re-cuts every piece with `cut`, which sees the piece range and returns (range, isMatch) parts.
-    mutating func split(_ behavior: SplitBehavior, invert: Bool = false, _ cut: (Range<Int>) -> [Range<Int>]) {
+    /// Re-cuts every piece with `cut`, which appends the piece's delimiter matches (ascending,
+    /// non-overlapping ranges inside the piece) to its buffer.
+    mutating func split(_ behavior: SplitBehavior, invert: Bool = false,
+                        _ cut: (Range<Int>, inout [Range<Int>]) -> Void) {
         var out: [Range<Int>] = []
         out.reserveCapacity(ranges.count * 2)
+        var ms: [Range<Int>] = []
+        var parts: [(Range<Int>, Bool)] = []
         for r in ranges {
-            let ms = cut(r)
-            var parts: [(Range<Int>, Bool)] = []
+            ms.removeAll(keepingCapacity: true)
+            cut(r, &ms)
+            if behavior == .isolated {  // the common case: matches and gaps alike become pieces
+                var prev = r.lowerBound
+                for m in ms where !m.isEmpty {
+                    if prev < m.lowerBound { out.append(prev..<m.lowerBound) }
+                    out.append(m)
+                    prev = m.upperBound
+                }
+                if prev < r.upperBound { out.append(prev..<r.upperBound) }
+                continue
+            }
+            parts.removeAll(keepingCapacity: true)
             var prev = r.lowerBound
             for m in ms {
                 if prev < m.lowerBound { parts.append((prev..<m.lowerBound, invert)) }

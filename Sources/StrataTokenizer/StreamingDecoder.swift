@@ -9,13 +9,16 @@
 /// changes how lossy UTF-8 decoding treats either side, so the chunks concatenate to `decode(all)`.
 /// Other decoders re-decode the ids so far and emit the new suffix once it does not end in U+FFFD.
 public struct StreamingDecoder {
+    /// The tokenizer whose `decode` the output reproduces.
     public let tokenizer: Tokenizer
+    /// Drop special tokens, as `decode(skipSpecialTokens: true)` does.
     public let skipSpecialTokens: Bool
     private var pending: [UInt8] = []
     private var ids: [Int] = []
     private var emitted: [UInt8] = []
     private let byteLevel: Bool
 
+    /// A decoder with nothing pending.
     public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens

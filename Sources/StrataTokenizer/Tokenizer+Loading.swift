@@ -50,7 +50,7 @@ extension Tokenizer {
         func special(_ key: String) -> Int? {
             guard let node = config.map({ JSONNode($0) })?.optional(key) else { return nil }
             let name = (try? node.string) ?? (try? node["content"].string)
-            return name.flatMap { n in added.first { $0.content == n }?.id ?? model.vocab[n].map(Int.init) }
+            return name.flatMap { n in added.first { $0.content == n }?.id ?? model.id(for: n) }
         }
         self.init(normalizer: normalizer, preTokenizer: pre, model: model, postProcessor: post, decoder: decoder,
                   addedTokens: added, bosTokenID: special("bos_token"), eosTokenID: special("eos_token"))
@@ -68,12 +68,13 @@ extension Tokenizer {
             }
         }
         let vocabNode = try node["vocab"]
-        var vocab: [String: Int32] = [:]
-        vocab.reserveCapacity(try vocabNode.object.count)
-        for (token, v) in try vocabNode.object {
+        var vocab: [RawString: Int32] = [:]
+        let object = try vocabNode.object
+        vocab.reserveCapacity(object.count)
+        for (token, v) in zip(object.keys, object.values) {
             let id = try JSONNode(v, path: vocabNode.path + "." + token).int
-            guard id >= 0, id < Int(Int32.max) else { throw JSONNode(v, path: vocabNode.path + "." + token).bad("a non-negative id") }
-            vocab[token] = Int32(id)
+            guard id >= 0, id < 1 << 24 else { throw JSONNode(v, path: vocabNode.path + "." + token).bad("an id in 0..<2^24") }
+            vocab[RawString(token)] = Int32(id)
         }
         for t in added where t.id < 0 || t.id > 1 << 24 {
             throw TokenizerError.malformed(keyPath: "added_tokens (id \(t.id))", expected: "an id in 0..<2^24")

@@ -6,6 +6,7 @@ import StrataModel
 /// A byte-level BPE tokenizer equal to Hugging Face `tokenizers` for the supported components.
 /// Immutable after loading and safe to share between threads.
 public final class Tokenizer: Sendable {
+    /// The pipeline stages, in the order `encode` applies them (decoder: `decode`).
     public let normalizer: Normalizer?
     public let preTokenizer: PreTokenizer?
     public let model: BPEModel
@@ -20,6 +21,7 @@ public final class Tokenizer: Sendable {
     let specialIDs: Set<Int>
     /// Beginning / end of sequence ids when the source names them (GGUF, tokenizer_config.json).
     public let bosTokenID: Int?
+    /// See `bosTokenID`.
     public let eosTokenID: Int?
 
     init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,
@@ -85,8 +87,9 @@ public final class Tokenizer: Sendable {
 
     /// The id of a token string (added tokens included).
     public func id(for token: String) -> Int? {
-        if let t = addedTokens.values.first(where: { $0.content == token }) { return t.id }
-        return model.vocab[token].map(Int.init)
+        let raw = RawString(token)
+        if let t = addedTokens.values.first(where: { RawString($0.content) == raw }) { return t.id }
+        return model.id(for: token)
     }
 
     /// Decodes ids like HF `Tokenizer.decode(ids, skip_special_tokens=...)`; unknown ids are skipped.

@@ -20,6 +20,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     /// Input handed to the tokenizer (ids to decode, CLI lines) is invalid.
     case invalidInput(String)
 
+    /// A one-line message naming the file, key path or construct at fault.
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read \(path): \(reason)"

@@ -6,7 +6,12 @@ import StrataTokenizer
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Encode JSON strings to id arrays (or decode id arrays), one JSON value per line on stdin.")
+        abstract: "Encode JSON strings to id arrays (or decode id arrays), one JSON value per line on stdin.",
+        discussion: """
+            Each stdin line is a JSON string; each output line is the JSON array of its ids (HF \
+            `Tokenizer.encode(text).ids`, special tokens in the text recognized). With --decode, each \
+            line is a JSON array of ids and the output is the decoded JSON string. Empty lines are skipped.
+            """)
 
     @Option(name: .long, help: "A tokenizer.json, an HF model directory, or a .gguf file.")
     var tokenizer: String
@@ -14,8 +19,11 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(name: .long, help: "Read JSON arrays of ids and write JSON strings.")
     var decode = false
 
-    @Flag(name: .long, help: "Do not add the post-processor's special tokens (BOS) when encoding.")
+    @Flag(name: .long, help: "Do not add the post-processor's special tokens (e.g. BOS) when encoding.")
     var noSpecialTokens = false
+
+    @Flag(name: .long, help: "Drop special tokens when decoding.")
+    var skipSpecialTokens = false
 
     @Flag(name: .long, help: "Print load and encode/decode timings to stderr.")
     var timing = false
@@ -23,45 +31,58 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         let t0 = Date()
         let tok: Tokenizer
-        do { tok = try Tokenizer.load(path: tokenizer) } catch {
-            throw ValidationError("cannot load tokenizer: \(error)")
-        }
-        let loaded = Date()
-        var lines: [String] = []
-        while let line = readLine(strippingNewline: true) { lines.append(line) }
-        var out = ""
-        var work = 0.0, bytes = 0, count = 0
-        for (n, line) in lines.enumerated() where !line.isEmpty {
+        do { tok = try Tokenizer.load(path: tokenizer) } catch { fail("cannot load tokenizer: \(error)") }
+        let loadTime = Date().timeIntervalSince(t0)
+        var work = 0.0, bytes = 0, tokens = 0, lineNumber = 0
+        while let line = readLine(strippingNewline: true) {
+            lineNumber += 1
+            if line.isEmpty { continue }
             let value: JSON
-            do { value = try JSON.parse(line) } catch { throw ValidationError("line \(n + 1): \(error)") }
+            do { value = try JSON.parse(line) } catch { fail("line \(lineNumber): \(error)") }
             let start = Date()
+            let out: String
             if decode {
-                guard case let .array(items) = value else { throw ValidationError("line \(n + 1): expected a JSON array of ids") }
-                let ids = try items.map { item -> Int in
-                    guard case let .number(d) = item, d.rounded() == d, d >= 0, d < 1e9 else {
-                        throw ValidationError("line \(n + 1): ids must be non-negative integers")
-                    }
-                    return Int(d)
-                }
-                let text = tok.decode(ids)
+                let ids = idArray(value, line: lineNumber)
+                let text = tok.decode(ids, skipSpecialTokens: skipSpecialTokens)
                 work += Date().timeIntervalSince(start)
-                out += JSON.quote(text) + "\n"
+                tokens += ids.count
+                bytes += text.utf8.count
+                out = JSON.quote(text)
             } else {
-                guard case let .string(text) = value else { throw ValidationError("line \(n + 1): expected a JSON string") }
+                guard case let .string(text) = value else { fail("line \(lineNumber): expected a JSON string") }
                 let ids = tok.encode(text, addSpecialTokens: !noSpecialTokens)
                 work += Date().timeIntervalSince(start)
                 bytes += text.utf8.count
-                count += ids.count
-                out += "[" + ids.map(String.init).joined(separator: ",") + "]\n"
+                tokens += ids.count
+                out = "[" + ids.map(String.init).joined(separator: ",") + "]"
             }
+            FileHandle.standardOutput.write(Data((out + "\n").utf8))
         }
-        FileHandle.standardOutput.write(out.data(using: .utf8)!)
         if timing {
-            let load = loaded.timeIntervalSince(t0)
             let rate = work > 0 ? Double(bytes) / work / 1e6 : 0
-            FileHandle.standardError.write(String(format: "load %.3f s; %@ %d bytes -> %d tokens in %.4f s (%.2f MB/s, %.0f tokens/s)\n",
-                                                  load, (decode ? "decode" : "encode") as NSString, bytes, count, work, rate,
-                                                  work > 0 ? Double(count) / work : 0).data(using: .utf8)!)
+            let tps = work > 0 ? Double(tokens) / work : 0
+            let what = decode ? "decode" : "encode"
+            let msg = "load \(fmt(loadTime)) s; \(what) \(bytes) bytes <-> \(tokens) tokens in \(fmt(work, 4)) s "
+                + "(\(fmt(rate)) MB/s, \(Int(tps)) tokens/s)\n"
+            FileHandle.standardError.write(Data(msg.utf8))
         }
+    }
+
+    func idArray(_ value: JSON, line: Int) -> [Int] {
+        guard case let .array(items) = value else { fail("line \(line): expected a JSON array of ids") }
+        return items.map { item in
+            guard case let .number(d) = item, d.rounded() == d, d >= 0, d < 1e9 else {
+                fail("line \(line): ids must be non-negative integers")
+            }
+            return Int(d)
+        }
+    }
+
+    func fmt(_ v: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", v) }
+
+    /// Reports a usage or input error on stderr and exits with status 1.
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("strata tokenize: \(message)\n".utf8))
+        Foundation.exit(1)
     }
 }

@@ -39,3 +39,25 @@ struct GGUFTokenizerTests {
         #expect(tok.decode(tok.encode(text), skipSpecialTokens: true) == "user\nHi there 🤖\n")
     }
 }
+
+/// Every llama.cpp pre-tokenizer name Strata maps compiles, and splits like its HF counterpart.
+@Suite struct GGUFPreTokenizerTests {
+    @Test func everyKnownNameCompiles() throws {
+        for name in Tokenizer.ggufPreTokenizerNames { _ = try Tokenizer.ggufPreTokenizer(named: name) }
+        #expect(throws: TokenizerError.self) { try Tokenizer.ggufPreTokenizer(named: "no-such-pre") }
+    }
+
+    @Test(arguments: [
+        // The third DeepSeek LLM regex's class `:-~` includes ASCII letters, so it re-splits "wörld" (HF does too).
+        ("deepseek-llm", "Hello, wörld 123\nΑθήνα 中文", ["Hello", ",", " w", "ö", "rld", " ", "123", "\n", "Αθήνα", " ", "中文"]),
+        ("deepseek-v3", "Hello, wörld 12345 中文かな", ["Hello", ",", " wörld", " ", "123", "45", " ", "中文かな"]),
+        ("smollm", "I'm 42!", ["I", "'m", " ", "4", "2", "!"]),
+        ("llama-bpe", "I'M 12345 ok", ["I", "'M", " ", "123", "45", " ok"]),
+    ])
+    func splitsLikeLlamaCpp(name: String, text: String, expected: [String]) throws {
+        var p = Pieces(ScalarText(text))
+        try Tokenizer.ggufPreTokenizer(named: name).apply(&p)
+        let pieces = p.ranges.map { r in String(String.UnicodeScalarView(p.text.scalars[r].map { Unicode.Scalar($0)! })) }
+        #expect(pieces == expected, "\(name)")
+    }
+}

@@ -3,14 +3,17 @@
 
 /// A text prepared for matching: scalars plus their `ScalarInfo` bytes.
 public struct ScalarText {
+    /// The text's Unicode scalar values.
     public var scalars: [UInt32]
     var info: [UInt8]
 
+    /// Prepares scalar values (each must be a valid scalar).
     public init(_ scalars: [UInt32]) {
         self.scalars = scalars
         info = scalars.map(ScalarInfo.of)
     }
 
+    /// Prepares the scalars of `text`.
     public init(_ text: String) { self.init(text.unicodeScalars.map(\.value)) }
 }
 
@@ -27,13 +30,22 @@ extension ScalarRegex {
     public func matches(in text: ScalarText, _ lo: Int, _ hi: Int) -> [Range<Int>] {
         var out: [Range<Int>] = []
         var stack: [Frame] = []
-        stack.reserveCapacity(64)
+        appendMatches(in: text, lo, hi, into: &out, stack: &stack)
+        return out
+    }
+
+    /// `matches(in:_:_:)` appending to `out`, with a caller-owned backtracking stack.
+    func appendMatches(in text: ScalarText, _ lo: Int, _ hi: Int, into out: inout [Range<Int>], stack: inout [Frame]) {
         text.scalars.withUnsafeBufferPointer { s in
             text.info.withUnsafeBufferPointer { info in
                 program.withUnsafeBufferPointer { prog in
                     classes.withUnsafeBufferPointer { cls in
                         var start = lo
                         while start < hi {
+                            if let f = firstClass {  // skip positions where no match can start
+                                while start < hi, !f.contains(s[start], info: info[start]) { start &+= 1 }
+                                if start == hi { break }
+                            }
                             let end = run(prog, cls, s, info, lo, hi, 0, start, &stack, 0)
                             if end > start {
                                 out.append(start..<end)
@@ -44,7 +56,6 @@ extension ScalarRegex {
                 }
             }
         }
-        return out
     }
 
     /// Runs from `pc0` at `pos0`; returns the end of the first match, or -1.

@@ -19,6 +19,8 @@ public struct ScalarRegex: Sendable {
     public let pattern: String
     let program: [Inst]
     let classes: [ScalarClass]
+    /// The class every match's first scalar belongs to, when the program starts with one.
+    let firstClass: ScalarClass?
 
     /// Compiles `pattern`, throwing `TokenizerError.unsupportedRegex` / `.invalidRegex`.
     public init(_ pattern: String) throws {
@@ -27,13 +29,20 @@ public struct ScalarRegex: Sendable {
         let ast = try parser.parse()
         var compiler = RegexCompiler()
         compiler.emit(ast)
+        guard compiler.program.count <= RegexCompiler.maxProgram else {
+            throw TokenizerError.unsupportedRegex(pattern: pattern, construct: "repetitions expanding past \(RegexCompiler.maxProgram) instructions")
+        }
         compiler.program.append(Inst(op: .match))
         program = compiler.program
         classes = compiler.classes
+        let first = program[0]
+        firstClass = first.op == .cls || (first.op == .repCls && first.b >= 1) ? classes[Int(first.a)] : nil
     }
 }
 
 struct RegexCompiler {
+    /// Counted repetitions are unrolled; this bounds what nested counts may expand to.
+    static let maxProgram = 200_000
     var program: [ScalarRegex.Inst] = []
     var classes: [ScalarClass] = []
 
@@ -103,10 +112,10 @@ struct RegexCompiler {
             _ = add(.repCls, classIndex(k), Int32(lo), Int32(hi ?? -1))
             return
         }
-        for _ in 0..<lo { emit(n) }
+        for _ in 0..<lo where program.count <= Self.maxProgram { emit(n) }
         if let hi {
             var splits: [Int] = []
-            for _ in lo..<hi {
+            for _ in lo..<hi where program.count <= Self.maxProgram {
                 splits.append(add(.split))
                 emit(n)
             }
