@@ -74,8 +74,10 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
                 self.gemv(rows: range, x: x, y: y)
             }
         } else {
+            let packed = packBlocks(x, batch: batch)
+            defer { packed.deallocate() }
             pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemmTileRows) { range in
-                self.gemm(rows: range, x: x, batch: batch, y: y)
+                self.gemm(rows: range, packed: packed, batch: batch, y: y)
             }
         }
     }

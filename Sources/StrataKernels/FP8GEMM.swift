@@ -1,15 +1,33 @@
 /// FP8 GEMM for prefill and batched decode: X (batch, cols) @ W^T -> Y (batch, rows).
 ///
-/// Compute-bound: a tile of 8 weight rows × one 128-wide block is converted to f32 once (into an
+/// Compute-bound: a tile of 16 weight rows × one 128-wide block is converted to f32 once (into an
 /// L1-resident buffer) and reused for every token of the batch by the 4×3 micro-kernel. Per (token,
 /// row) the floating-point operations are exactly those of the GEMV (Lanes.swift), so a token's
 /// output never depends on the batch it shares.
 extension BlockScaledFP8Matrix {
     /// Weight rows per converted tile.
-    static let gemmTileRows = 8
+    static let gemmTileRows = 16
 
-    /// Y[b, r] for r in `range` and every b; x (batch, cols), y (batch, rows).
-    func gemm(rows range: Range<Int>, x: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>) {
+    /// X (batch, cols) → block-major copy (scaleColumns, batch, 128), each block zero-padded to 128
+    /// columns: the micro-kernel then reads each token's block contiguously (the rows of X are a
+    /// power of two apart and would alias in every cache level) and needs no ragged tail.
+    func packBlocks(_ x: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        let count = scaleColumns &* batch &* 128
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: count &* 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        for cb in 0..<scaleColumns {
+            let c0 = cb &* 128, width = min(128, cols &- c0)
+            for b in 0..<batch {
+                let dst = packed + (cb &* batch &+ b) &* 128
+                dst.update(from: x + (b &* cols &+ c0), count: width)
+                if width < 128 { (dst + width).update(repeating: 0, count: 128 &- width) }
+            }
+        }
+        return packed
+    }
+
+    /// Y[b, r] for r in `range` and every b; xp from `packBlocks`, y (batch, rows).
+    func gemm(rows range: Range<Int>, packed xp: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>) {
         let tileRows = BlockScaledFP8Matrix.gemmTileRows
         let tileBytes = tileRows * 128 * MemoryLayout<Float>.stride
         let tile = UnsafeMutableRawPointer.allocate(byteCount: tileBytes, alignment: 64)
@@ -25,10 +43,11 @@ extension BlockScaledFP8Matrix {
             for cb in 0..<scaleColumns {
                 let c0 = cb &* 128, width = min(128, cols &- c0)
                 convertTile(firstRow: r0, rowCount: n, c0: c0, width: width, into: tile)
+                let xb = xp + cb &* batch &* 128
                 for half in stride(from: 0, to: n, by: 4) {
                     var s = SIMD4<Float>()
                     for i in 0..<4 where half &+ i < n { s[i] = scales[((r0 &+ half &+ i) / 128) &* scaleColumns &+ cb] * 256 }
-                    gemmBlock(tile + half &* 128, scales: s, x: x + c0, batch: batch, width: width,
+                    gemmBlock(tile + half &* 128, scales: s, x: xb, batch: batch, width: (width &+ 7) & ~7,
                               totals: totals + half, acc: acc)
                 }
             }
@@ -39,7 +58,9 @@ extension BlockScaledFP8Matrix {
         }
     }
 
-    /// One 4-row slice of a tile against every token: totals[b·8 + i] += acc(b, i) · s[i].
+    /// One 4-row slice of a tile against every token: totals[b·16 + i] += acc(b, i) · s[i].
+    /// x (batch, 128) packed; `width` a multiple of 8 (zero-padded lanes contribute fma(0, 0, acc),
+    /// exactly as the GEMV's zero-padded ragged vector).
     @inline(__always)
     private func gemmBlock(
         _ w: UnsafePointer<Float>, scales s: SIMD4<Float>, x: UnsafePointer<Float>, batch: Int,
@@ -52,9 +73,9 @@ extension BlockScaledFP8Matrix {
         while b < batch {
             let tokens = batch &- b >= 3 ? 3 : 1
             if tokens == 3 {
-                micro4x3(w, wStride: 128, x + b &* cols, xStride: cols, width: width, wTailReadable: true, into: acc)
+                micro4x3(w, wStride: 128, x + b &* 128, xStride: 128, width: width, wTailReadable: true, into: acc)
             } else {
-                micro4x1(w, wStride: 128, x + b &* cols, width: width, wTailReadable: true, into: acc)
+                micro4x1(w, wStride: 128, x + b &* 128, width: width, wTailReadable: true, into: acc)
             }
             for t in 0..<tokens {
                 let out = totals + (b &+ t) &* tileRows
@@ -67,7 +88,7 @@ extension BlockScaledFP8Matrix {
         }
     }
 
-    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (8, 128) of values/256; lanes past
+    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (16, 128) of values/256; lanes past
     /// `width` (to the next multiple of 8) and rows past `n` are zero.
     private func convertTile(firstRow r0: Int, rowCount n: Int, c0: Int, width: Int, into tile: UnsafeMutablePointer<Float>) {
         let full = width & ~7

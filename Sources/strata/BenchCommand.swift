@@ -21,9 +21,17 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed passes per figure; medians are reported.")
     var passes: Int = 7
 
+    @Flag(help: "Only the GEMM figures (for profiling).")
+    var gemmOnly = false
+
+    @Flag(help: "Time with process CPU time (tuning aid on a busy machine; 1-thread figures only).")
+    var cpuTime = false
+
     func run() throws {
         var options = KernelBench.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         options.passes = passes
+        options.gemmOnly = gemmOnly
+        options.cpuTime = cpuTime
         KernelBench.run(options)
     }
 }
