@@ -70,8 +70,10 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
         if batch == 1 {
+            let xs = prescaled(x)
+            defer { xs.deallocate() }
             pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemvRowsPerPass) { range in
-                self.gemv(rows: range, x: x, y: y)
+                self.gemv(rows: range, x: xs, y: y)
             }
         } else {
             let packed = packBlocks(x, batch: batch)

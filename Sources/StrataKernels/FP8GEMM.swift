@@ -46,7 +46,7 @@ extension BlockScaledFP8Matrix {
                 let xb = xp + cb &* batch &* 128
                 for half in stride(from: 0, to: n, by: 4) {
                     var s = SIMD4<Float>()
-                    for i in 0..<4 where half &+ i < n { s[i] = scales[((r0 &+ half &+ i) / 128) &* scaleColumns &+ cb] * 256 }
+                    for i in 0..<4 where half &+ i < n { s[i] = scales[((r0 &+ half &+ i) / 128) &* scaleColumns &+ cb] * fp8BlockScaleFactor }
                     gemmBlock(tile + half &* 128, scales: s, x: xb, batch: batch, width: (width &+ 7) & ~7,
                               totals: totals + half, acc: acc)
                 }
@@ -88,10 +88,11 @@ extension BlockScaledFP8Matrix {
         }
     }
 
-    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (16, 128) of values/256; lanes past
+    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (16, 128) of decode·2^-24 (exact); lanes past
     /// `width` (to the next multiple of 8) and rows past `n` are zero.
     private func convertTile(firstRow r0: Int, rowCount n: Int, c0: Int, width: Int, into tile: UnsafeMutablePointer<Float>) {
         let full = width & ~7
+        let k = SIMD8<Float>(repeating: 0x1p-16)  // decode/256 → decode·2^-24
         for i in 0..<BlockScaledFP8Matrix.gemmTileRows {
             let dst = tile + i &* 128
             guard i < n else {
@@ -101,10 +102,10 @@ extension BlockScaledFP8Matrix {
             let src = UnsafePointer(codes + ((r0 &+ i) &* cols &+ c0))
             var j = 0
             while j < full {
-                storeLanes(e4m3Lanes(src + j), dst + j)
+                storeLanes(e4m3Lanes(src + j) * k, dst + j)
                 j &+= 8
             }
-            if j < width { storeLanes(e4m3LanesPartial(src + j, width &- j), dst + j) }
+            if j < width { storeLanes(e4m3LanesPartial(src + j, width &- j) * k, dst + j) }
         }
     }
 }

@@ -1,13 +1,23 @@
 /// FP8 GEMV for decode: W (rows, cols) E4M3 @ x (cols,) -> y (rows,).
 ///
 /// Bandwidth-bound: every weight byte is read once per token. Each pass streams 4 rows against one
-/// load of x, converting codes in registers (see `e4m3Lanes`); the reduction order is the
-/// canonical one of Lanes.swift, shared with the GEMM.
+/// load of x, building f32 weights in registers with 3 integer ops per 8 codes (`e4m3Fake32`);
+/// the reduction order is the canonical one of Lanes.swift, shared with the GEMM.
 extension BlockScaledFP8Matrix {
     /// Rows of one GEMV pass.
     static let gemvRowsPerPass = 4
 
-    /// y[r] for r in `range`; x (cols,), y (rows,).
+    /// x (cols,) → x·2^96 (`fp8ActivationScale`, exact), the GEMV's activation operand.
+    func prescaled(_ x: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let xs = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        let k = SIMD8(repeating: fp8ActivationScale)
+        var i = 0
+        while i &+ 8 <= cols { storeLanes(lanes(x + i) * k, xs + i); i &+= 8 }
+        while i < cols { xs[i] = x[i] * fp8ActivationScale; i &+= 1 }
+        return xs
+    }
+
+    /// y[r] for r in `range`; x (cols,) from `prescaled`, y (rows,).
     func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         var r = range.lowerBound
         while r &+ 4 <= range.upperBound {
@@ -37,35 +47,35 @@ extension BlockScaledFP8Matrix {
                 for j in stride(from: 0, to: 128, by: 8) {
                     let c = c0 &+ j
                     let xv = lanes(x + c)
-                    a0.addProduct(e4m3Lanes(w0 + c), xv)
-                    a1.addProduct(e4m3Lanes(w1 + c), xv)
-                    a2.addProduct(e4m3Lanes(w2 + c), xv)
-                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                    a0.addProduct(e4m3Fake32(w0 + c), xv)
+                    a1.addProduct(e4m3Fake32(w1 + c), xv)
+                    a2.addProduct(e4m3Fake32(w2 + c), xv)
+                    a3.addProduct(e4m3Fake32(w3 + c), xv)
                 }
             } else {
                 var j = 0
                 while j &+ 8 <= width {
                     let c = c0 &+ j
                     let xv = lanes(x + c)
-                    a0.addProduct(e4m3Lanes(w0 + c), xv)
-                    a1.addProduct(e4m3Lanes(w1 + c), xv)
-                    a2.addProduct(e4m3Lanes(w2 + c), xv)
-                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                    a0.addProduct(e4m3Fake32(w0 + c), xv)
+                    a1.addProduct(e4m3Fake32(w1 + c), xv)
+                    a2.addProduct(e4m3Fake32(w2 + c), xv)
+                    a3.addProduct(e4m3Fake32(w3 + c), xv)
                     j &+= 8
                 }
                 if j < width {
                     let c = c0 &+ j, n = width &- j
                     let xv = lanesPartial(x + c, n)
-                    a0.addProduct(e4m3LanesPartial(w0 + c, n), xv)
-                    a1.addProduct(e4m3LanesPartial(w1 + c, n), xv)
-                    a2.addProduct(e4m3LanesPartial(w2 + c, n), xv)
-                    a3.addProduct(e4m3LanesPartial(w3 + c, n), xv)
+                    a0.addProduct(e4m3Fake32Partial(w0 + c, n), xv)
+                    a1.addProduct(e4m3Fake32Partial(w1 + c, n), xv)
+                    a2.addProduct(e4m3Fake32Partial(w2 + c, n), xv)
+                    a3.addProduct(e4m3Fake32Partial(w3 + c, n), xv)
                 }
             }
-            t0.addProduct(a0, SIMD8(repeating: s0[cb] * 256))
-            t1.addProduct(a1, SIMD8(repeating: s1[cb] * 256))
-            t2.addProduct(a2, SIMD8(repeating: s2[cb] * 256))
-            t3.addProduct(a3, SIMD8(repeating: s3[cb] * 256))
+            t0.addProduct(a0, SIMD8(repeating: s0[cb] * fp8BlockScaleFactor))
+            t1.addProduct(a1, SIMD8(repeating: s1[cb] * fp8BlockScaleFactor))
+            t2.addProduct(a2, SIMD8(repeating: s2[cb] * fp8BlockScaleFactor))
+            t3.addProduct(a3, SIMD8(repeating: s3[cb] * fp8BlockScaleFactor))
             c0 &+= 128
         }
         y[r] = laneSum(t0); y[r &+ 1] = laneSum(t1); y[r &+ 2] = laneSum(t2); y[r &+ 3] = laneSum(t3)
@@ -82,14 +92,14 @@ extension BlockScaledFP8Matrix {
             let width = min(128, cols &- c0)
             var j = 0
             while j &+ 8 <= width {
-                acc.addProduct(e4m3Lanes(w + (c0 &+ j)), lanes(x + (c0 &+ j)))
+                acc.addProduct(e4m3Fake32(w + (c0 &+ j)), lanes(x + (c0 &+ j)))
                 j &+= 8
             }
             if j < width {
                 let c = c0 &+ j, n = width &- j
-                acc.addProduct(e4m3LanesPartial(w + c, n), lanesPartial(x + c, n))
+                acc.addProduct(e4m3Fake32Partial(w + c, n), lanesPartial(x + c, n))
             }
-            total.addProduct(acc, SIMD8(repeating: s[cb] * 256))
+            total.addProduct(acc, SIMD8(repeating: s[cb] * fp8BlockScaleFactor))
             c0 &+= 128
         }
         return laneSum(total)

@@ -67,6 +67,23 @@ import StrataKernels
         }
     }
 
+    /// W (1, 256) holding every finite code, scale 1; X = identity (256, 256): y[b] = decode(code b)
+    /// exactly, through the GEMV's register conversion (batch 1) and the GEMM's tile (batch 256).
+    @Test func everyCodeIsExactThroughGEMVAndGEMM() {
+        let w = BlockScaledFP8Matrix(rows: 1, cols: 256)
+        for c in 0..<256 { w.codes[c] = c & 0x7F == 0x7F ? 0 : UInt8(c) }
+        var identity = [Float](repeating: 0, count: 256 * 256)
+        for b in 0..<256 { identity[b * 256 + b] = 1 }
+        let pool = ThreadPool(threads: 2)
+        let batched = forward(w, identity, batch: 256, pool: pool)
+        for b in 0..<256 {
+            let expected = Float(e4m3FromBitFields(w.codes[b]))
+            let single = forward(w, Array(identity[(b * 256)..<((b + 1) * 256)]), batch: 1, pool: pool)
+            #expect(single[0] == expected, "GEMV, code \(w.codes[b])")
+            #expect(batched[b] == expected, "GEMM, code \(w.codes[b])")
+        }
+    }
+
     @Test func nanCodesAreFound() {
         let w = BlockScaledFP8Matrix(rows: 3, cols: 5)
         #expect(w.firstNaNCode() == nil)
