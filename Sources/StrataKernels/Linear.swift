@@ -31,13 +31,13 @@ public final class F32Matrix: LinearWeight, @unchecked Sendable {
     /// whole row, then `laneSum` — the same operations for every batch size (batch-invariant).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
-        pool.parallelFor(rows, granule: 4) { range in
+        pool.parallelFor(rows, granule: 3) { range in
             let acc = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 12)
             defer { acc.deallocate() }
             var r = range.lowerBound
-            while r &+ 4 <= range.upperBound {
-                self.rowQuad(r, x: x, batch: batch, y: y, acc: acc)
-                r &+= 4
+            while r &+ 3 <= range.upperBound {
+                self.rowTriple(r, x: x, batch: batch, y: y, acc: acc)
+                r &+= 3
             }
             for r in r..<range.upperBound {
                 for b in 0..<batch {
@@ -47,20 +47,20 @@ public final class F32Matrix: LinearWeight, @unchecked Sendable {
         }
     }
 
-    /// Rows [r, r+4) for every token: W (4, cols) @ x (batch, cols)^T -> y[:, r..<r+4].
+    /// Rows [r, r+3) for every token: W (3, cols) @ x (batch, cols)^T -> y[:, r..<r+3].
     @inline(__always)
-    private func rowQuad(_ r: Int, x: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<SIMD8<Float>>) {
+    private func rowTriple(_ r: Int, x: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<SIMD8<Float>>) {
         let w = UnsafePointer(values + r &* cols)
         var b = 0
         while b < batch {
-            let tokens = batch &- b >= 3 ? 3 : 1
-            if tokens == 3 {
-                micro4x3(w, wStride: cols, x + b &* cols, xStride: cols, width: cols, wTailReadable: false, into: acc)
+            let tokens = batch &- b >= 4 ? 4 : 1
+            if tokens == 4 {
+                micro3x4(w, wStride: cols, x + b &* cols, xStride: cols, width: cols, wTailReadable: false, into: acc)
             } else {
-                micro4x1(w, wStride: cols, x + b &* cols, width: cols, wTailReadable: false, into: acc)
+                micro3x1(w, wStride: cols, x + b &* cols, width: cols, wTailReadable: false, into: acc)
             }
             for t in 0..<tokens {
-                for i in 0..<4 { y[(b &+ t) &* rows &+ r &+ i] = laneSum(acc[t &* 4 &+ i]) }
+                for i in 0..<3 { y[(b &+ t) &* rows &+ r &+ i] = laneSum(acc[t &* 3 &+ i]) }
             }
             b &+= tokens
         }
