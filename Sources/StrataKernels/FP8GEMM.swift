@@ -87,8 +87,8 @@ extension BlockScaledFP8Matrix {
         }
     }
 
-    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (24, 128) of decode·2^-24 (exact:
-    /// `e4m3Fake32` × 2^96); lanes past `width` (to the next multiple of 8) and rows past `n` are zero.
+    /// Codes of rows [r0, r0+n) × columns [c0, c0+width) → tile (24, 128) of decode·2^-56 (exact:
+    /// `e4m3Fake32` × 2^64); lanes past `width` (to the next multiple of 8) and rows past `n` are zero.
     private func convertTile(firstRow r0: Int, rowCount n: Int, c0: Int, width: Int, into tile: UnsafeMutablePointer<Float>) {
         let full = width & ~7
         let k = SIMD8<Float>(repeating: fp8ActivationScale)

@@ -7,7 +7,7 @@ extension BlockScaledFP8Matrix {
     /// Rows of one GEMV pass.
     static let gemvRowsPerPass = 4
 
-    /// x (cols,) → x·2^96 (`fp8ActivationScale`, exact), the GEMV's activation operand.
+    /// x (cols,) → x·2^64 (`fp8ActivationScale`, exact), the GEMV's activation operand.
     func prescaled(_ x: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         let xs = UnsafeMutablePointer<Float>.allocate(capacity: cols)
         let k = SIMD8(repeating: fp8ActivationScale)

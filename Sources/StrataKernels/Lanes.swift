@@ -8,19 +8,20 @@
 ///         acc = 0 (8 lanes)
 ///         for each 8-column vector j of the block, in order: acc = fma(w_j, x_j, acc)
 ///             (a ragged last vector is zero-padded: w = 0, x = 0)
-///         total = fma(acc, splat(scale[cb] · 2^24), total)       (FP8 only; f32 has total = acc)
+///         total = fma(acc, splat(scale[cb] · 2^56), total)       (FP8 only; f32 has total = acc)
 ///     y[r] = laneSum(total)                                       (fixed tree, see `laneSum`)
 ///
-/// For FP8 every product w_j·x_j is the exact real decode(code)·x·2^-24, formed two ways:
+/// For FP8 every product w_j·x_j is the exact real decode(code)·x·2^-56, formed two ways:
 ///   - GEMV: w = decode·2^-120 built straight in the f32 bits (`e4m3Fake32`, 3 integer ops, no
-///     conversion instruction), x pre-scaled by 2^96 (exact);
-///   - GEMM: w = decode·2^-24 in the converted tile (`e4m3Lanes` × 2^-16), x as is.
-/// An fma rounds only the sum, so both give bit-identical accumulators. (Exact w.r.t. decode·x
-/// unless a block's partial sum is below 2^-102 in magnitude, where f32 would be subnormal.)
+///     conversion instruction), x pre-scaled by 2^64 (exact for |x| < 2^64);
+///   - GEMM: w = decode·2^-56 in the converted tile (`e4m3Fake32` × 2^64, exact), x as is.
+/// An fma rounds only the sum, so both give bit-identical accumulators. The power-of-two scaling
+/// changes no rounding unless a block's partial sum falls below 2^-70 in magnitude (f32 subnormal);
+/// block scales must stay below 2^72 (real ones are ≈ amax/448 ≪ 1).
 
 /// Activation pre-scale of the GEMV and block-scale factor of the FP8 kernels (see above).
-let fp8ActivationScale: Float = 0x1p96
-let fp8BlockScaleFactor: Float = 0x1p24
+let fp8ActivationScale: Float = 0x1p64
+let fp8BlockScaleFactor: Float = 0x1p56
 
 /// Horizontal sum in a fixed tree: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
 @inline(__always)

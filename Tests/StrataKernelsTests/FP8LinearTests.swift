@@ -57,6 +57,19 @@ import StrataKernels
         }
     }
 
+    /// Activations from 2^-70 to 2^46 in magnitude: GEMM rows still equal the GEMV bit for bit.
+    @Test func batchInvarianceOverAWideActivationRange() {
+        let rows = 19, cols = 260
+        let w = randomFP8(rows: rows, cols: cols, seed: 8)
+        var rng = TestRandom(seed: 9)
+        let tokens = (0..<30).map { t in rng.floats(cols).map { $0 * Float(sign: .plus, exponent: 4 * t - 70, significand: 1) } }
+        let pool = ThreadPool(threads: 2)
+        let y = forward(w, tokens.flatMap { $0 }, batch: tokens.count, pool: pool)
+        for (b, x) in tokens.enumerated() {
+            #expect(bits(Array(y[(b * rows)..<((b + 1) * rows)])) == bits(forward(w, x, batch: 1, pool: pool)), "token \(b)")
+        }
+    }
+
     @Test func resultsDoNotDependOnThreadCount() {
         let w = randomFP8(rows: 203, cols: 515, seed: 3)
         var rng = TestRandom(seed: 4)
