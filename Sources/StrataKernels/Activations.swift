@@ -80,14 +80,21 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     while i < n { x[i] *= inv[0]; i &+= 1 }
 }
 
-/// Largest of n ≥ 1 values (NaNs ignored unless all are NaN).
+/// Largest of n ≥ 1 values (NaNs ignored unless all are NaN). Compare-and-blend instead of
+/// `pointwiseMax`/`max()`, whose IEEE NaN handling compiles to a scalar loop.
 @inline(__always)
 func maxValue(_ x: UnsafePointer<Float>, count n: Int) -> Float {
     var m = SIMD8<Float>(repeating: -.infinity)
     var i = 0
-    while i &+ 8 <= n { m = pointwiseMax(m, lanes(x + i)); i &+= 8 }
-    var best = m.max()
-    while i < n { best = Swift.max(best, x[i]); i &+= 1 }
+    while i &+ 8 <= n {
+        let v = lanes(x + i)
+        m = m.replacing(with: v, where: v .> m)
+        i &+= 8
+    }
+    var best = -Float.infinity
+    for k in 0..<8 where m[k] > best { best = m[k] }
+    while i < n { if x[i] > best { best = x[i] }; i &+= 1 }
+    if best == -.infinity, n > 0, x[0].isNaN { return x[0] }
     return best
 }
 
