@@ -23,8 +23,11 @@ enum BenchTiming {
     /// Median of `passes` timings of `body` (after one untimed warm-up).
     static func medianSeconds(passes: Int, _ body: () -> Void) -> Double {
         body()
-        var t = (0..<max(passes, 1)).map { _ in seconds(body) }
-        t.sort()
+        return median((0..<max(passes, 1)).map { _ in seconds(body) })
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let t = values.sorted()
         return t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
     }
 }
