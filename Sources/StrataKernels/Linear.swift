@@ -19,6 +19,7 @@ public final class F32Matrix: LinearWeight, @unchecked Sendable {
     public let values: UnsafeMutablePointer<Float>
     public var byteCount: Int { rows * cols * 4 }
 
+    /// Zero-filled storage.
     public init(rows: Int, cols: Int) {
         self.rows = rows
         self.cols = cols

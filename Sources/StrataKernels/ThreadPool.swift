@@ -15,10 +15,12 @@ import Synchronization
 /// `parallelFor` may be called from any thread; a call made while the pool is busy (from inside a
 /// body, or concurrently from another thread) runs all its ranges inline on the caller, in order.
 public final class ThreadPool: @unchecked Sendable {
+    /// Ranges a `parallelFor` splits into: the caller plus `threads - 1` workers.
     public let threads: Int
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
+    /// Starts `threads - 1` persistent worker threads (callers pass the core count).
     public init(threads: Int) {
         precondition(threads >= 1, "a thread pool needs at least one thread")
         self.threads = threads
