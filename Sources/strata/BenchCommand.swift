@@ -21,6 +21,9 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed passes per figure; medians are reported.")
     var passes: Int = 7
 
+    @Option(help: "Comma-separated GEMM batch sizes (empty: no GEMM figures).")
+    var gemmBatches: String = "16,64,256"
+
     @Flag(help: "Only the GEMM figures (for profiling).")
     var gemmOnly = false
 
@@ -31,6 +34,7 @@ struct BenchKernels: ParsableCommand {
         var options = KernelBench.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         options.passes = passes
         options.gemmOnly = gemmOnly
+        options.gemmBatches = gemmBatches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         options.cpuTime = cpuTime
         KernelBench.run(options)
     }
