@@ -66,18 +66,30 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
 
     /// x (batch, cols) @ W^T -> y (batch, rows): the GEMV (FP8GEMV.swift) for batch 1, else the
     /// GEMM (FP8GEMM.swift); both perform the same operations per (token, row), so the result for
-    /// a token is bit-identical whatever the batch. Rows are split into contiguous ranges per thread.
+    /// a token is bit-identical whatever the batch (and whatever the split of rows over threads). The threads
+    /// take contiguous chunks of rows in order (`ThreadPool.parallelChunks`).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
         if batch == 1 {
-            pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemvRowsPerPass) { range in
-                self.gemv(rows: range, x: x, y: y)
+            let xs = prescaled(x)
+            defer { xs.deallocate() }
+            pool.parallelChunks(rows, chunk: gemvChunkRows(threads: pool.threads)) { range in
+                self.gemv(rows: range, x: xs, y: y)
             }
         } else {
-            pool.parallelFor(rows, granule: BlockScaledFP8Matrix.gemmTileRows) { range in
-                self.gemm(rows: range, x: x, batch: batch, y: y)
+            let packed = packBlocks(x, batch: batch)
+            defer { packed.deallocate() }
+            pool.parallelChunks(rows, chunk: 4 * BlockScaledFP8Matrix.gemmTileRows) { range in
+                self.gemm(rows: range, packed: packed, batch: batch, y: y)
             }
         }
+    }
+
+    /// GEMV rows per work chunk: about 8 chunks per thread (load balance on a busy machine), at
+    /// least 64 rows (long memory streams), a multiple of the 4 rows of a pass.
+    func gemvChunkRows(threads: Int) -> Int {
+        let target = rows / max(1, threads * 8)
+        return max(64, (target + 3) & ~3)
     }
 
     /// Index of the first NaN code (0x7F/0xFF), or nil. The fast kernels read NaN codes as ±480,

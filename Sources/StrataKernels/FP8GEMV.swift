@@ -1,33 +1,43 @@
 /// FP8 GEMV for decode: W (rows, cols) E4M3 @ x (cols,) -> y (rows,).
 ///
 /// Bandwidth-bound: every weight byte is read once per token. Each pass streams 4 rows against one
-/// load of x, converting codes in registers (see `e4m3Lanes`); the reduction order is the
-/// canonical one of Lanes.swift, shared with the GEMM.
+/// load of x, building f32 weights in registers with 3 integer ops per 8 codes (`e4m3Fake32`);
+/// the reduction order is the canonical one of Lanes.swift, shared with the GEMM.
 extension BlockScaledFP8Matrix {
     /// Rows of one GEMV pass.
     static let gemvRowsPerPass = 4
 
-    /// y[r] for r in `range`; x (cols,), y (rows,).
-    func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        var r = range.lowerBound
-        while r &+ 4 <= range.upperBound {
-            gemv4(r, x, y)
-            r &+= 4
-        }
-        while r < range.upperBound {
-            y[r] = gemv1(r, x)
-            r &+= 1
-        }
+    /// x (cols,) → x·2^64 (`fp8ActivationScale`, exact), the GEMV's activation operand.
+    func prescaled(_ x: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let xs = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        let k = SIMD8(repeating: fp8ActivationScale)
+        var i = 0
+        while i &+ 8 <= cols { storeLanes(lanes(x + i) * k, xs + i); i &+= 8 }
+        while i < cols { xs[i] = x[i] * fp8ActivationScale; i &+= 1 }
+        return xs
     }
 
-    /// y[r ..< r+4]: four rows against one stream of x.
+    /// y[r] for r in `range`; x (cols,) from `prescaled`, y (rows,).
+    ///
+    /// The range is cut into 4 contiguous quarters and pass k takes row k of each, so the four
+    /// row streams each walk one long contiguous stretch of memory (the hardware prefetcher sees 4
+    /// steady streams instead of 4 new ones per pass).
+    func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let q = range.count / 4, lo = range.lowerBound
+        for k in 0..<q {
+            gemv4(lo &+ k, lo &+ q &+ k, lo &+ 2 &* q &+ k, lo &+ 3 &* q &+ k, x, y)
+        }
+        for r in (lo &+ 4 &* q)..<range.upperBound { y[r] = gemv1(r, x) }
+    }
+
+    /// y[r0], y[r1], y[r2], y[r3]: four rows against one stream of x.
     @inline(__always)
-    private func gemv4(_ r: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let w0 = UnsafePointer(codes + r &* cols)
-        let w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols
+    private func gemv4(_ r0: Int, _ r1: Int, _ r2: Int, _ r3: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let w0 = UnsafePointer(codes + r0 &* cols), w1 = UnsafePointer(codes + r1 &* cols)
+        let w2 = UnsafePointer(codes + r2 &* cols), w3 = UnsafePointer(codes + r3 &* cols)
         let nb = scaleColumns
-        let s0 = UnsafePointer(scales + (r / 128) &* nb), s1 = UnsafePointer(scales + ((r &+ 1) / 128) &* nb)
-        let s2 = UnsafePointer(scales + ((r &+ 2) / 128) &* nb), s3 = UnsafePointer(scales + ((r &+ 3) / 128) &* nb)
+        let s0 = UnsafePointer(scales + (r0 / 128) &* nb), s1 = UnsafePointer(scales + (r1 / 128) &* nb)
+        let s2 = UnsafePointer(scales + (r2 / 128) &* nb), s3 = UnsafePointer(scales + (r3 / 128) &* nb)
         var t0 = SIMD8<Float>(), t1 = SIMD8<Float>(), t2 = SIMD8<Float>(), t3 = SIMD8<Float>()
         var c0 = 0
         for cb in 0..<nb {
@@ -37,38 +47,38 @@ extension BlockScaledFP8Matrix {
                 for j in stride(from: 0, to: 128, by: 8) {
                     let c = c0 &+ j
                     let xv = lanes(x + c)
-                    a0.addProduct(e4m3Lanes(w0 + c), xv)
-                    a1.addProduct(e4m3Lanes(w1 + c), xv)
-                    a2.addProduct(e4m3Lanes(w2 + c), xv)
-                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                    a0.addProduct(e4m3Fake32(w0 + c), xv)
+                    a1.addProduct(e4m3Fake32(w1 + c), xv)
+                    a2.addProduct(e4m3Fake32(w2 + c), xv)
+                    a3.addProduct(e4m3Fake32(w3 + c), xv)
                 }
             } else {
                 var j = 0
                 while j &+ 8 <= width {
                     let c = c0 &+ j
                     let xv = lanes(x + c)
-                    a0.addProduct(e4m3Lanes(w0 + c), xv)
-                    a1.addProduct(e4m3Lanes(w1 + c), xv)
-                    a2.addProduct(e4m3Lanes(w2 + c), xv)
-                    a3.addProduct(e4m3Lanes(w3 + c), xv)
+                    a0.addProduct(e4m3Fake32(w0 + c), xv)
+                    a1.addProduct(e4m3Fake32(w1 + c), xv)
+                    a2.addProduct(e4m3Fake32(w2 + c), xv)
+                    a3.addProduct(e4m3Fake32(w3 + c), xv)
                     j &+= 8
                 }
                 if j < width {
                     let c = c0 &+ j, n = width &- j
                     let xv = lanesPartial(x + c, n)
-                    a0.addProduct(e4m3LanesPartial(w0 + c, n), xv)
-                    a1.addProduct(e4m3LanesPartial(w1 + c, n), xv)
-                    a2.addProduct(e4m3LanesPartial(w2 + c, n), xv)
-                    a3.addProduct(e4m3LanesPartial(w3 + c, n), xv)
+                    a0.addProduct(e4m3Fake32Partial(w0 + c, n), xv)
+                    a1.addProduct(e4m3Fake32Partial(w1 + c, n), xv)
+                    a2.addProduct(e4m3Fake32Partial(w2 + c, n), xv)
+                    a3.addProduct(e4m3Fake32Partial(w3 + c, n), xv)
                 }
             }
-            t0.addProduct(a0, SIMD8(repeating: s0[cb] * 256))
-            t1.addProduct(a1, SIMD8(repeating: s1[cb] * 256))
-            t2.addProduct(a2, SIMD8(repeating: s2[cb] * 256))
-            t3.addProduct(a3, SIMD8(repeating: s3[cb] * 256))
+            t0.addProduct(a0, SIMD8(repeating: s0[cb] * fp8BlockScaleFactor))
+            t1.addProduct(a1, SIMD8(repeating: s1[cb] * fp8BlockScaleFactor))
+            t2.addProduct(a2, SIMD8(repeating: s2[cb] * fp8BlockScaleFactor))
+            t3.addProduct(a3, SIMD8(repeating: s3[cb] * fp8BlockScaleFactor))
             c0 &+= 128
         }
-        y[r] = laneSum(t0); y[r &+ 1] = laneSum(t1); y[r &+ 2] = laneSum(t2); y[r &+ 3] = laneSum(t3)
+        y[r0] = laneSum(t0); y[r1] = laneSum(t1); y[r2] = laneSum(t2); y[r3] = laneSum(t3)
     }
 
     /// One row, same operations per row as `gemv4`.
@@ -82,14 +92,14 @@ extension BlockScaledFP8Matrix {
             let width = min(128, cols &- c0)
             var j = 0
             while j &+ 8 <= width {
-                acc.addProduct(e4m3Lanes(w + (c0 &+ j)), lanes(x + (c0 &+ j)))
+                acc.addProduct(e4m3Fake32(w + (c0 &+ j)), lanes(x + (c0 &+ j)))
                 j &+= 8
             }
             if j < width {
                 let c = c0 &+ j, n = width &- j
-                acc.addProduct(e4m3LanesPartial(w + c, n), lanesPartial(x + c, n))
+                acc.addProduct(e4m3Fake32Partial(w + c, n), lanesPartial(x + c, n))
             }
-            total.addProduct(acc, SIMD8(repeating: s[cb] * 256))
+            total.addProduct(acc, SIMD8(repeating: s[cb] * fp8BlockScaleFactor))
             c0 &+= 128
         }
         return laneSum(total)

@@ -15,10 +15,12 @@ import Synchronization
 /// `parallelFor` may be called from any thread; a call made while the pool is busy (from inside a
 /// body, or concurrently from another thread) runs all its ranges inline on the caller, in order.
 public final class ThreadPool: @unchecked Sendable {
+    /// Ranges a `parallelFor` splits into: the caller plus `threads - 1` workers.
     public let threads: Int
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
+    /// Starts `threads - 1` persistent worker threads (callers pass the core count).
     public init(threads: Int) {
         precondition(threads >= 1, "a thread pool needs at least one thread")
         self.threads = threads
@@ -43,6 +45,27 @@ public final class ThreadPool: @unchecked Sendable {
             shared.run(parts: parts, body: escapable)
         }
         shared.release()
+    }
+
+    /// Runs `body` on the contiguous chunks `[i·chunk, (i+1)·chunk) ∩ 0..<count`, which the threads
+    /// take in order from a shared counter: a thread that gets less CPU (a busy machine) simply
+    /// takes fewer chunks. Kernels whose per-row arithmetic does not depend on the split use it
+    /// for streaming work; results are the same as with `parallelFor`.
+    public func parallelChunks(_ count: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
+        precondition(chunk >= 1, "chunk must be positive")
+        let chunks = (count + chunk - 1) / chunk
+        if threads == 1 || chunks <= 1 {
+            for i in 0..<chunks { body((i * chunk)..<min(count, (i + 1) * chunk)) }
+            return
+        }
+        let next = ChunkCounter()
+        parallelFor(min(threads, chunks)) { _ in
+            while true {
+                let i = next.value.add(1, ordering: .relaxed).oldValue
+                if i >= chunks { return }
+                body((i * chunk)..<min(count, (i + 1) * chunk))
+            }
+        }
     }
 
     /// Contiguous, nearly equal ranges covering `0..<count`, boundaries on multiples of `granule`.
@@ -81,6 +104,10 @@ public final class ThreadPool: @unchecked Sendable {
         return thread!
         #endif
     }
+}
+
+private final class ChunkCounter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 private final class WorkerContext {

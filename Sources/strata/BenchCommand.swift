@@ -21,9 +21,38 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Timed passes per figure; medians are reported.")
     var passes: Int = 7
 
+    @Option(help: "Comma-separated GEMM batch sizes (empty: no GEMM figures).")
+    var gemmBatches: String = "16,64,256"
+
+    @Flag(help: "Only the GEMM figures (for profiling).")
+    var gemmOnly = false
+
+    @Flag(help: "Time with process CPU time (tuning aid on a busy machine; 1-thread figures only).")
+    var cpuTime = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if passes < 1 { throw ValidationError("--passes must be at least 1 (got \(passes))") }
+        _ = try batches()
+    }
+
+    /// `--gemm-batches` as positive integers.
+    func batches() throws -> [Int] {
+        try gemmBatches.split(separator: ",").map { item in
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let n = Int(text), n > 0 else {
+                throw ValidationError("--gemm-batches: '\(text)' is not a positive batch size")
+            }
+            return n
+        }
+    }
+
     func run() throws {
         var options = KernelBench.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         options.passes = passes
+        options.gemmOnly = gemmOnly
+        options.gemmBatches = try batches()
+        options.cpuTime = cpuTime
         KernelBench.run(options)
     }
 }

@@ -57,6 +57,19 @@ import StrataKernels
         }
     }
 
+    /// Activations from 2^-70 to 2^46 in magnitude: GEMM rows still equal the GEMV bit for bit.
+    @Test func batchInvarianceOverAWideActivationRange() {
+        let rows = 19, cols = 260
+        let w = randomFP8(rows: rows, cols: cols, seed: 8)
+        var rng = TestRandom(seed: 9)
+        let tokens = (0..<30).map { t in rng.floats(cols).map { $0 * Float(sign: .plus, exponent: 4 * t - 70, significand: 1) } }
+        let pool = ThreadPool(threads: 2)
+        let y = forward(w, tokens.flatMap { $0 }, batch: tokens.count, pool: pool)
+        for (b, x) in tokens.enumerated() {
+            #expect(bits(Array(y[(b * rows)..<((b + 1) * rows)])) == bits(forward(w, x, batch: 1, pool: pool)), "token \(b)")
+        }
+    }
+
     @Test func resultsDoNotDependOnThreadCount() {
         let w = randomFP8(rows: 203, cols: 515, seed: 3)
         var rng = TestRandom(seed: 4)
@@ -64,6 +77,23 @@ import StrataKernels
         for batch in [1, 5] {
             let one = forward(w, x, batch: batch, pool: ThreadPool(threads: 1))
             #expect(bits(forward(w, x, batch: batch, pool: ThreadPool(threads: 3))) == bits(one))
+        }
+    }
+
+    /// W (1, 256) holding every finite code, scale 1; X = identity (256, 256): y[b] = decode(code b)
+    /// exactly, through the GEMV's register conversion (batch 1) and the GEMM's tile (batch 256).
+    @Test func everyCodeIsExactThroughGEMVAndGEMM() {
+        let w = BlockScaledFP8Matrix(rows: 1, cols: 256)
+        for c in 0..<256 { w.codes[c] = c & 0x7F == 0x7F ? 0 : UInt8(c) }
+        var identity = [Float](repeating: 0, count: 256 * 256)
+        for b in 0..<256 { identity[b * 256 + b] = 1 }
+        let pool = ThreadPool(threads: 2)
+        let batched = forward(w, identity, batch: 256, pool: pool)
+        for b in 0..<256 {
+            let expected = Float(e4m3FromBitFields(w.codes[b]))
+            let single = forward(w, Array(identity[(b * 256)..<((b + 1) * 256)]), batch: 1, pool: pool)
+            #expect(single[0] == expected, "GEMV, code \(w.codes[b])")
+            #expect(batched[b] == expected, "GEMM, code \(w.codes[b])")
         }
     }
 

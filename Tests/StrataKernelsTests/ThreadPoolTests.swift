@@ -48,3 +48,19 @@ import StrataKernels
         #expect(flags[0] == 1 && flags[1] == 1)
     }
 }
+
+@Suite struct ThreadPoolChunkTests {
+    @Test func chunksCoverEveryIndexOnce() {
+        let pool = ThreadPool(threads: 3)
+        for (count, chunk) in [(0, 4), (1, 4), (10, 3), (1000, 64), (1000, 1000), (999, 1)] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            defer { hits.deallocate() }
+            hits.initialize(repeating: 0, count: max(count, 1))
+            pool.parallelChunks(count, chunk: chunk) { range in
+                #expect(range.lowerBound % chunk == 0 && range.count <= chunk)
+                for i in range { hits[i] += 1 }
+            }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count) chunk \(chunk)")
+        }
+    }
+}

@@ -1,18 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Timing helpers for `strata bench kernels`: medians of repeated passes.
 enum BenchTiming {
+    /// Wall-clock time (the reported figures), or the process's CPU time — a tuning aid on a busy
+    /// machine, meaningful for 1-thread figures only.
+    nonisolated(unsafe) static var useCPUTime = false
+
     /// Seconds taken by `body`.
     static func seconds(_ body: () -> Void) -> Double {
-        let clock = ContinuousClock()
-        let d = clock.measure(body)
-        let c = d.components
-        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+        let id = useCPUTime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC
+        var a = timespec(), b = timespec()
+        clock_gettime(id, &a)
+        body()
+        clock_gettime(id, &b)
+        return Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) * 1e-9
     }
 
     /// Median of `passes` timings of `body` (after one untimed warm-up).
     static func medianSeconds(passes: Int, _ body: () -> Void) -> Double {
         body()
-        var t = (0..<max(passes, 1)).map { _ in seconds(body) }
-        t.sort()
+        return median((0..<max(passes, 1)).map { _ in seconds(body) })
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let t = values.sorted()
         return t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
     }
 }

@@ -19,6 +19,10 @@ public enum KernelBench {
         public var gemvBytes: Int = 1 << 30
         /// Batch sizes of the GEMM figures.
         public var gemmBatches: [Int] = [16, 64, 256]
+        /// Run only the GEMM figures (profiling aid; no ratio lines).
+        public var gemmOnly = false
+        /// Time with process CPU time instead of the wall clock (tuning aid; 1-thread figures only).
+        public var cpuTime = false
 
         public init(threads: Int) { self.threads = threads }
     }
@@ -26,31 +30,47 @@ public enum KernelBench {
     /// Runs every benchmark and reports one line per figure through `report`; the last line is
     /// exactly `gemv_fp8_bandwidth_ratio: X`.
     public static func run(_ options: Options, report: (String) -> Void = { print($0) }) {
+        BenchTiming.useCPUTime = options.cpuTime
         let one = ThreadPool(threads: 1)
         let all = ThreadPool(threads: max(options.threads, 1))
         report("threads: 1 and \(all.threads); passes: \(options.passes) (medians)")
+        if options.gemmOnly { return gemmReport(options, one: one, all: all, report: report) }
 
         let probe = ReadBandwidthProbe(bytes: options.readBytes)
-        let read1 = gbs(probe.bytes, BenchTiming.medianSeconds(passes: options.passes) { probe.pass(pool: one) })
-        let readN = gbs(probe.bytes, BenchTiming.medianSeconds(passes: options.passes) { probe.pass(pool: all) })
+        let set = GEMVWorkload(minimumBytes: options.gemvBytes)
+        // Read and GEMV passes alternate, so both medians see the same machine conditions.
+        let (read1, gemv1) = interleaved(passes: options.passes, probe: probe, set: set, pool: one)
+        let (readN, gemvN) = interleaved(passes: options.passes, probe: probe, set: set, pool: all)
         report(String(format: "read_bandwidth_gbs: 1t %.2f  %dt %.2f  (%.2f GiB buffer)",
                       read1, all.threads, readN, Double(probe.bytes) / Double(1 << 30)))
-
-        let set = GEMVWorkload(minimumBytes: options.gemvBytes)
-        let gemv1 = gbs(set.bytes, BenchTiming.medianSeconds(passes: options.passes) { set.pass(pool: one) })
-        let gemvN = gbs(set.bytes, BenchTiming.medianSeconds(passes: options.passes) { set.pass(pool: all) })
         report(String(format: "gemv_fp8_gbs: 1t %.2f  %dt %.2f  (%d matrices, %.2f GiB)",
                       gemv1, all.threads, gemvN, set.matrices.count, Double(set.bytes) / Double(1 << 30)))
 
-        for batch in options.gemmBatches {
-            let (g1, gN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: max(3, options.passes / 2))
-            report(String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN))
-        }
+        gemmReport(options, one: one, all: all, report: report)
         report(String(format: "gemv_fp8_bandwidth_ratio_1t: %.3f", gemv1 / read1))
         report(String(format: "gemv_fp8_bandwidth_ratio: %.3f", gemvN / readN))
     }
 
+    static func gemmReport(_ options: Options, one: ThreadPool, all: ThreadPool, report: (String) -> Void) {
+        for batch in options.gemmBatches {
+            let (g1, gN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: max(3, options.passes / 2))
+            report(String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN))
+        }
+    }
+
     static func gbs(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / 1e9 }
+
+    /// Median GB/s of the read probe and of the GEMV workload, their passes alternating.
+    static func interleaved(passes: Int, probe: ReadBandwidthProbe, set: GEMVWorkload, pool: ThreadPool) -> (Double, Double) {
+        probe.pass(pool: pool)
+        set.pass(pool: pool)
+        var read: [Double] = [], gemv: [Double] = []
+        for _ in 0..<max(passes, 1) {
+            read.append(BenchTiming.seconds { probe.pass(pool: pool) })
+            gemv.append(BenchTiming.seconds { set.pass(pool: pool) })
+        }
+        return (gbs(probe.bytes, BenchTiming.median(read)), gbs(set.bytes, BenchTiming.median(gemv)))
+    }
 
     /// GFLOP/s (2·rows·cols·batch per forward) of the FP8 GEMM on one 8192×8192 weight.
     static func gemmGFLOPs(batch: Int, one: ThreadPool, all: ThreadPool, passes: Int) -> (Double, Double) {

@@ -17,17 +17,16 @@ final class ReadBandwidthProbe {
 
     var bytes: Int { count * 4 }
 
-    /// One pass over the whole buffer on `pool`.
+    /// One pass over the whole buffer on `pool`, in 4 MiB chunks taken in order by the threads —
+    /// the scheduling the GEMV uses.
     func pass(pool: ThreadPool) {
-        let parts = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads)
-        defer { parts.deallocate() }
-        parts.initialize(repeating: 0, count: pool.threads)
-        let chunks = ThreadPool.partition(count / 64, parts: pool.threads)
-        pool.parallelFor(count / 64) { range in
-            let part = chunks.firstIndex(of: range) ?? 0
-            parts[part] = ReadBandwidthProbe.sum(self.buffer + range.lowerBound * 64, count: range.count * 64)
+        let chunkVectors = (4 << 20) / 256  // 64-float groups per chunk
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / 64 / chunkVectors + 1)
+        defer { sums.deallocate() }
+        pool.parallelChunks(count / 64, chunk: chunkVectors) { range in
+            sums[range.lowerBound / chunkVectors] = ReadBandwidthProbe.sum(self.buffer + range.lowerBound * 64, count: range.count * 64)
         }
-        for i in 0..<pool.threads { sink += parts[i] }
+        for i in 0..<((count / 64 + chunkVectors - 1) / chunkVectors) { sink += sums[i] }
     }
 
     /// Σ p[0..<count], count a multiple of 64: 8 independent 8-lane accumulators.
