@@ -31,6 +31,12 @@ public final class Frame: @unchecked Sendable {
 
     deinit { release?() }
 
+    /// Calls `body` with the bytes, keeping the frame alive for the call. Prefer this to `bytes`
+    /// when the frame is a temporary: Swift may free an object right after its last use.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(bytes) }
+    }
+
     /// Number of bytes in the frame.
     public var count: Int { bytes.count }
 
