@@ -4,6 +4,6 @@ struct Strata: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Serve DeepSeek-family models across ordinary Linux boxes.",
-        subcommands: [])
+        subcommands: [PlanCommand.self])
 }
 Strata.main()
