@@ -60,7 +60,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "StrataWireTests", dependencies: ["StrataWire"]),
         .testTarget(name: "StrataTransportTests", dependencies: ["StrataTransport", "StrataWire", "CZeroMQ"]),
-        .testTarget(name: "StrataClusterTests", dependencies: ["StrataCluster", "StrataModel"]),
+        .testTarget(name: "StrataClusterTests", dependencies: ["StrataCluster", "StrataModel", "StrataTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

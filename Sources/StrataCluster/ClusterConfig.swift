@@ -31,6 +31,11 @@ public struct ClusterConfig: Sendable, Equatable {
         public var http: String
         /// ZeroMQ endpoint of the control socket.
         public var control: String
+
+        public init(http: String, control: String) {
+            self.http = http
+            self.control = control
+        }
     }
 
     /// One worker box, in pipeline order.
@@ -73,6 +78,20 @@ public struct ClusterConfig: Sendable, Equatable {
     public var precision: Precision
     /// Keys the HTTP API accepts; empty = no authentication.
     public var apiKeys: [String]
+
+    /// Builds a config in code (tests, generated clusters). Unlike the YAML reader it checks
+    /// nothing: the planner and transport still reject what they cannot use.
+    public init(model: String, modelPath: String? = nil, coordinator: Coordinator, workers: [Worker],
+                context: Int = defaultContext, maxBatch: Int = defaultMaxBatch, precision: Precision = .fp8, apiKeys: [String] = []) {
+        self.model = model
+        self.modelPath = modelPath ?? model
+        self.coordinator = coordinator
+        self.workers = workers
+        self.context = context
+        self.maxBatch = maxBatch
+        self.precision = precision
+        self.apiKeys = apiKeys
+    }
 
     /// Resolves a model path: `~` → `homeDirectory`, relative → under `baseDirectory`.
     public static func resolve(modelPath path: String, baseDirectory: String, homeDirectory: String) -> String {
