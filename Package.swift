@@ -59,8 +59,13 @@ let package = Package(
             name: "StrataTokenizerTests", dependencies: ["StrataTokenizer", "StrataTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "StrataWireTests", dependencies: ["StrataWire"]),
-        .testTarget(name: "StrataTransportTests", dependencies: ["StrataTransport", "StrataWire", "CZeroMQ"]),
-        .testTarget(name: "StrataClusterTests", dependencies: ["StrataCluster", "StrataModel", "StrataTestSupport"]),
+        .target(
+            name: "StrataTransportTesting", dependencies: ["StrataTransport", "StrataWire"],
+            path: "Tests/StrataTransportTesting"),
+        .testTarget(name: "StrataTransportTests", dependencies: ["StrataTransport", "StrataWire", "StrataTransportTesting"]),
+        .testTarget(
+            name: "StrataClusterTests",
+            dependencies: ["StrataCluster", "StrataModel", "StrataWire", "StrataTestSupport", "StrataTransportTesting"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -19,6 +19,8 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
     case modelMetadata(path: String, reason: String)
     /// More workers than decoder layers: every worker must hold at least one layer.
     case tooManyWorkers(workers: Int, layers: Int)
+    /// The coordinator rejected this worker's Hello (or answered with something else).
+    case handshakeRejected(reason: String)
     /// The model does not fit the workers' memory; `shortfallBytes` is how much more is needed.
     case doesNotFit(shortfallBytes: Int, requiredBytes: Int, availableBytes: Int, detail: String)
 
@@ -33,6 +35,7 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
         case let .duplicateValue(k, l, v, f): return "line \(l): '\(k)' = '\(v)' repeats the one on line \(f)"
         case let .modelMetadata(p, r): return "cannot read model metadata from \(p): \(r)"
         case let .tooManyWorkers(w, l): return "\(w) workers but the model has only \(l) layers: each worker needs at least one"
+        case let .handshakeRejected(r): return "handshake rejected: \(r)"
         case let .doesNotFit(s, req, avail, d):
             return "the model does not fit: short by \(s) bytes (\(ByteSize.gib(s)) GiB); needs \(req) bytes "
                 + "(\(ByteSize.gib(req)) GiB), workers have \(avail) bytes (\(ByteSize.gib(avail)) GiB). \(d)"

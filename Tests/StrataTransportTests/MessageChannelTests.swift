@@ -1,6 +1,7 @@
 import Foundation
 import StrataTransport
 import StrataWire
+import StrataTransportTesting
 import Testing
 
 /// One test body per behaviour, run over the in-process channel and over ZeroMQ (inproc and TCP).

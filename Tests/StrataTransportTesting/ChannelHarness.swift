@@ -2,14 +2,15 @@ import Foundation
 import StrataTransport
 import StrataWire
 
-/// The ways to connect two `MessageChannel` ends: one test body runs over each.
-enum ChannelHarness: String, CaseIterable, CustomStringConvertible, Sendable {
+/// The ways to connect two `MessageChannel` ends, so one test body runs over each
+/// (`@Test(arguments: ChannelHarness.allCases)`).
+public enum ChannelHarness: String, CaseIterable, CustomStringConvertible, Sendable {
     case inProcess, zeroMQInproc, zeroMQTCP
 
-    var description: String { rawValue }
+    public var description: String { rawValue }
 
     /// Two connected ends (a, b) with the given codec. Keep the returned context alive while using them.
-    func makePair(codec: WireCodec = WireCodec()) throws -> (a: MessageChannel, b: MessageChannel, context: ZMQContext?) {
+    public func makePair(codec: WireCodec = WireCodec()) throws -> (a: MessageChannel, b: MessageChannel, context: ZMQContext?) {
         switch self {
         case .inProcess:
             let (a, b) = InProcessChannel.pair(codec: codec)
@@ -24,8 +25,9 @@ enum ChannelHarness: String, CaseIterable, CustomStringConvertible, Sendable {
     }
 }
 
-enum Fixtures {
-    static func hello(version: UInt32 = WireProtocol.version, name: String = "w0") -> WireMessage {
+/// Small valid messages for channel tests.
+public enum Fixtures {
+    public static func hello(version: UInt32 = WireProtocol.version, name: String = "w0") -> WireMessage {
         var h = Strata_V1_Hello()
         h.protocolVersion = version
         h.workerName = name
@@ -34,7 +36,7 @@ enum Fixtures {
         return WireMessage(.hello(h))
     }
 
-    static func batch(rows: Int, hidden: Int) -> WireMessage {
+    public static func batch(rows: Int, hidden: Int) -> WireMessage {
         var b = Strata_V1_Batch()
         var s = Strata_V1_SequenceEntry()
         s.sequenceID = 1
@@ -44,7 +46,7 @@ enum Fixtures {
         return WireMessage(.batch(b), tensors: [WireTensor(encoding: values, shape: [rows, hidden])])
     }
 
-    static func reply(accepted: Bool, reason: String = "") -> WireMessage {
+    public static func reply(accepted: Bool, reason: String = "") -> WireMessage {
         var r = Strata_V1_HelloReply()
         r.accepted = accepted
         r.reason = reason
