@@ -6,7 +6,9 @@ import StrataWire
 ///
 /// It has `ZeroMQChannel`'s semantics: messages are encoded to frames by `WireCodec` on send and
 /// validated on receive (frames are shared, not copied), each direction holds at most `capacity`
-/// messages (send waits, like ZeroMQ's high-water mark), and closing either end closes both.
+/// messages (send waits, like ZeroMQ's high-water mark). Closing an end affects that end only, as
+/// with a ZeroMQ PAIR socket: its own operations throw `closed`, its pending messages are dropped,
+/// and the peer's sends find no one (they wait until their deadline, then throw `timedOut`).
 public final class InProcessChannel: MessageChannel, @unchecked Sendable {
     private let inbox: FrameQueue
     private let outbox: FrameQueue
@@ -51,7 +53,7 @@ public final class InProcessChannel: MessageChannel, @unchecked Sendable {
 
     public func close() {
         inbox.close()
-        outbox.close()
+        outbox.closeSender()
     }
 }
 
@@ -60,7 +62,10 @@ final class FrameQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [[Frame]] = []
     private var head = 0
+    /// The receiving end closed: nothing is delivered any more.
     private var closed = false
+    /// The sending end closed: its own sends fail.
+    private var senderClosed = false
     private let capacity: Int
 
     init(capacity: Int) {
@@ -71,10 +76,11 @@ final class FrameQueue: @unchecked Sendable {
     func put(_ frames: [Frame], deadline: ContinuousClock.Instant?) throws {
         condition.lock()
         defer { condition.unlock() }
-        while !closed && items.count - head >= capacity {
+        if senderClosed { throw TransportError.closed }
+        while closed || items.count - head >= capacity {
             guard wait(until: deadline) else { throw TransportError.timedOut(operation: "send") }
+            if senderClosed { throw TransportError.closed }
         }
-        if closed { throw TransportError.closed }
         items.append(frames)
         condition.broadcast()
     }
@@ -93,6 +99,15 @@ final class FrameQueue: @unchecked Sendable {
         return frames
     }
 
+    /// Marks the sending end closed; wakes a sender blocked on a full queue.
+    func closeSender() {
+        condition.lock()
+        senderClosed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Closes the receiving end and drops pending messages.
     func close() {
         condition.lock()
         closed = true

@@ -92,6 +92,17 @@ struct MessageChannelTests {
         #expect(throws: TransportError.closed) { try a.receive(timeout: .milliseconds(10)) }
     }
 
+    @Test func inProcessPeerCloseLooksLikeAVanishedZeroMQPeer() throws {
+        let (a, b) = InProcessChannel.pair()
+        defer { a.close() }
+        b.close()
+        #expect(throws: TransportError.timedOut(operation: "send")) {
+            try a.send(Fixtures.hello(), deadline: .now + .milliseconds(50))
+        }
+        #expect(try a.receive(timeout: .milliseconds(20)) == nil)
+        #expect(throws: TransportError.closed) { try b.receive(timeout: .milliseconds(10)) }
+    }
+
     @Test(arguments: ChannelHarness.allCases)
     func oversizedTensorIsRejectedByReceiverLimit(harness: ChannelHarness) throws {
         // Receiver limits bigger than the header but smaller than the tensor frame. Over TCP libzmq
