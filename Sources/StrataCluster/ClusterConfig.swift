@@ -93,15 +93,28 @@ public struct ClusterConfig: Sendable, Equatable {
         self.apiKeys = apiKeys
     }
 
-    /// Resolves a model path: `~` → `homeDirectory`, relative → under `baseDirectory`.
+    /// Resolves a model path: `~` → `homeDirectory`, relative → under `baseDirectory`; then removes
+    /// `.` and `..` components lexically (symbolic links are left alone).
     public static func resolve(modelPath path: String, baseDirectory: String, homeDirectory: String) -> String {
-        if path == "~" { return homeDirectory }
-        if path.hasPrefix("~/") { return join(homeDirectory, String(path.dropFirst(2))) }
-        if path.hasPrefix("/") { return path }
-        return join(baseDirectory, path)
+        let joined: String
+        if path == "~" { joined = homeDirectory } else if path.hasPrefix("~/") {
+            joined = homeDirectory + "/" + path.dropFirst(2)
+        } else if path.hasPrefix("/") { joined = path } else { joined = baseDirectory + "/" + path }
+        return normalize(joined)
     }
 
-    private static func join(_ a: String, _ b: String) -> String {
-        a.hasSuffix("/") ? a + b : a + "/" + b
+    /// Lexical normalization of a path: drops empty and `.` components, applies `..`.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." {
+                if let last = parts.last, last != ".." { parts.removeLast() } else if !path.hasPrefix("/") { parts.append(c) }
+                continue
+            }
+            parts.append(c)
+        }
+        let body = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + body : (body.isEmpty ? "." : body)
     }
 }

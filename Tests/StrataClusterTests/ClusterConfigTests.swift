@@ -45,7 +45,8 @@ struct ClusterConfigTests {
     }
 
     @Test(arguments: [("~/m.gguf", "/home/u/m.gguf"), ("~", "/home/u"), ("/abs/m.gguf", "/abs/m.gguf"),
-                      ("m.gguf", "/etc/strata/m.gguf"), ("../m", "/etc/strata/../m")])
+                      ("m.gguf", "/etc/strata/m.gguf"), ("../m", "/etc/m"), (".", "/etc/strata"),
+                      ("./a//b/../m.gguf", "/etc/strata/a/m.gguf"), ("/../x", "/x")])
     func modelPathResolution(written: String, resolved: String) {
         #expect(ClusterConfig.resolve(modelPath: written, baseDirectory: "/etc/strata", homeDirectory: "/home/u") == resolved)
     }

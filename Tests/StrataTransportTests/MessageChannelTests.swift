@@ -92,6 +92,18 @@ struct MessageChannelTests {
         #expect(throws: TransportError.closed) { try a.receive(timeout: .milliseconds(10)) }
     }
 
+    @Test func inProcessSendWaitsAtCapacityLikeAHighWaterMark() throws {
+        let (a, b) = InProcessChannel.pair(capacity: 2)
+        defer { a.close(); b.close() }
+        try a.send(Fixtures.hello())
+        try a.send(Fixtures.hello())
+        #expect(throws: TransportError.timedOut(operation: "send")) {
+            try a.send(Fixtures.hello(), deadline: .now + .milliseconds(30))
+        }
+        _ = try b.receive(timeout: .seconds(1))
+        try a.send(Fixtures.hello(), deadline: .now + .seconds(1))
+    }
+
     @Test func inProcessPeerCloseLooksLikeAVanishedZeroMQPeer() throws {
         let (a, b) = InProcessChannel.pair()
         defer { a.close() }

@@ -117,4 +117,21 @@ struct ZMQSocketTests {
             try push.send([Frame(copying: [1])], deadline: .now + .milliseconds(100))
         }
     }
+
+    @Test func curveEncryptedPairRoundTrips() throws {
+        guard let server = try? CurveKeyPair.generate(), let client = try? CurveKeyPair.generate() else {
+            print("skipping: this libzmq has no CURVE support")
+            return
+        }
+        let context = try ZMQContext()
+        let pull = try context.socket(.pull), push = try context.socket(.push)
+        defer { pull.close(); push.close() }
+        try [pull, push].forEach { try $0.setLinger(milliseconds: 0) }
+        try pull.setCurveServer(secretKey: server.secretKey)
+        let endpoint = try pull.bind("tcp://127.0.0.1:*")
+        try push.setCurveClient(serverKey: server.publicKey, publicKey: client.publicKey, secretKey: client.secretKey)
+        try push.connect(endpoint)
+        try push.send([Frame(copying: Array("secret".utf8))], deadline: Self.wait)
+        #expect(try pull.receive(deadline: .now + .seconds(5))?.first?.array == Array("secret".utf8))
+    }
 }
