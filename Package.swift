@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.29.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .target(name: "StrataKernels", swiftSettings: fast),
@@ -25,10 +27,27 @@ let package = Package(
             dependencies: ["StrataKernels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: fast),
         .target(name: "StrataTokenizer", dependencies: ["StrataModel"], swiftSettings: fast),
+        .systemLibrary(
+            name: "CZeroMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"]), .brew(["zeromq"])]),
+        .target(
+            name: "StrataWire",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/proto.sha256"]),
+        .target(
+            name: "StrataTransport",
+            dependencies: ["CZeroMQ", "StrataWire", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "StrataCluster",
+            dependencies: [
+                "StrataModel", "StrataWire", "StrataTransport",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataKernels", "StrataModel", "StrataTokenizer",
+                "StrataKernels", "StrataModel", "StrataTokenizer", "StrataCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -41,6 +60,14 @@ let package = Package(
         .testTarget(
             name: "StrataTokenizerTests", dependencies: ["StrataTokenizer", "StrataTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: fast),
+        .testTarget(name: "StrataWireTests", dependencies: ["StrataWire"]),
+        .target(
+            name: "StrataTransportTesting", dependencies: ["StrataTransport", "StrataWire"],
+            path: "Tests/StrataTransportTesting"),
+        .testTarget(name: "StrataTransportTests", dependencies: ["StrataTransport", "StrataWire", "StrataTransportTesting"]),
+        .testTarget(
+            name: "StrataClusterTests",
+            dependencies: ["StrataCluster", "StrataModel", "StrataWire", "StrataTestSupport", "StrataTransportTesting"]),
     ],
     swiftLanguageModes: [.v5]
 )

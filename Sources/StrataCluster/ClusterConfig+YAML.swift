@@ -1,0 +1,127 @@
+import Foundation
+import Yams
+
+extension ClusterConfig {
+    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys"]
+    static let coordinatorKeys = ["http", "control"]
+    static let workerKeys = ["name", "endpoint", "memory", "speed", "threads"]
+
+    /// Reads and validates a cluster.yaml file; the model path resolves against its directory.
+    public static func load(path: String, homeDirectory: String) throws -> ClusterConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ClusterError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try ClusterConfig(yaml: text, baseDirectory: base, homeDirectory: homeDirectory)
+    }
+
+    /// Parses and validates cluster.yaml text. Errors name the key path and line.
+    public init(yaml: String, baseDirectory: String, homeDirectory: String) throws {
+        let root = try YAMLMapping(try Self.compose(yaml), keyPath: "", line: 1)
+        try root.rejectUnknownKeys(allowed: Self.topKeys)
+        model = try root.string(try root.required("model")).text
+        modelPath = Self.resolve(modelPath: model, baseDirectory: baseDirectory, homeDirectory: homeDirectory)
+        coordinator = try Self.coordinator(root)
+        workers = try Self.workers(root, control: coordinator.control)
+        context = try root.entry("context").map(root.positiveInt) ?? Self.defaultContext
+        maxBatch = try root.entry("max_batch").map(root.positiveInt) ?? Self.defaultMaxBatch
+        precision = try Self.precision(root)
+        apiKeys = try Self.apiKeys(root)
+    }
+
+    private static func compose(_ yaml: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ClusterError.yamlSyntax(line: 1, reason: "the document is empty; expected a mapping with model, coordinator and workers")
+            }
+            return node
+        } catch let e as YamlError {
+            switch e {
+            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+                throw ClusterError.yamlSyntax(line: mark.line, reason: problem)
+            default:
+                throw ClusterError.yamlSyntax(line: nil, reason: "\(e)")
+            }
+        }
+    }
+
+    private static func coordinator(_ root: YAMLMapping) throws -> Coordinator {
+        let e = try root.required("coordinator")
+        let m = try YAMLMapping(e.value, keyPath: "coordinator", line: e.line)
+        try m.rejectUnknownKeys(allowed: coordinatorKeys)
+        let http = try m.string(try m.required("http"))
+        if let problem = EndpointSyntax.hostPortProblem(http.text) {
+            throw ClusterError.invalidValue(key: "coordinator.http", line: http.line, value: http.text, reason: problem)
+        }
+        let control = try m.string(try m.required("control"))
+        if let problem = EndpointSyntax.zeroMQProblem(control.text) {
+            throw ClusterError.invalidValue(key: "coordinator.control", line: control.line, value: control.text, reason: problem)
+        }
+        return Coordinator(http: http.text, control: control.text)
+    }
+
+    private static func workers(_ root: YAMLMapping, control: String) throws -> [Worker] {
+        let e = try root.required("workers")
+        let items = try root.sequence(e)
+        guard !items.isEmpty else {
+            throw ClusterError.invalidValue(key: "workers", line: e.line, value: "[]", reason: "needs at least one worker")
+        }
+        var workers: [Worker] = []
+        var names: [String: Int] = [:], endpoints: [String: Int] = [:]
+        for (i, node) in items.enumerated() {
+            let m = try YAMLMapping(node, keyPath: "workers[\(i)]", line: e.line)
+            let w = try worker(m)
+            let nameLine = try m.string(try m.required("name")).line
+            let endpointLine = try m.string(try m.required("endpoint")).line
+            if let first = names[w.name] {
+                throw ClusterError.duplicateValue(key: m.path("name"), line: nameLine, value: w.name, firstLine: first)
+            }
+            if w.endpoint == control {
+                throw ClusterError.invalidValue(key: m.path("endpoint"), line: endpointLine, value: w.endpoint,
+                                                reason: "is the coordinator's control endpoint")
+            }
+            if let first = endpoints[w.endpoint] {
+                throw ClusterError.duplicateValue(key: m.path("endpoint"), line: endpointLine, value: w.endpoint, firstLine: first)
+            }
+            names[w.name] = nameLine
+            endpoints[w.endpoint] = endpointLine
+            workers.append(w)
+        }
+        return workers
+    }
+
+    private static func worker(_ m: YAMLMapping) throws -> Worker {
+        try m.rejectUnknownKeys(allowed: workerKeys)
+        let name = try m.string(try m.required("name")).text
+        let endpoint = try m.string(try m.required("endpoint"))
+        if let problem = EndpointSyntax.zeroMQProblem(endpoint.text) {
+            throw ClusterError.invalidValue(key: m.path("endpoint"), line: endpoint.line, value: endpoint.text, reason: problem)
+        }
+        let memoryEntry = try m.required("memory")
+        let memory = try m.scalar(memoryEntry, expected: "a byte size such as 2GiB")
+        guard let bytes = ByteSize.parse(memory.text) else {
+            throw ClusterError.invalidValue(key: m.path("memory"), line: memory.line, value: memory.text,
+                                            reason: "is not a byte size (e.g. 2GiB, 512MiB, 32GB, 1073741824)")
+        }
+        let speed = try m.entry("speed").map(m.positiveNumber) ?? 1
+        let threads = try m.entry("threads").map(m.positiveInt)
+        return Worker(name: name, endpoint: endpoint.text, memoryBytes: bytes, speed: speed, threads: threads, line: m.line)
+    }
+
+    private static func precision(_ root: YAMLMapping) throws -> Precision {
+        guard let e = root.entry("precision") else { return .fp8 }
+        let (text, line) = try root.string(e)
+        guard let p = Precision(rawValue: text) else {
+            throw ClusterError.invalidValue(key: "precision", line: line, value: text, reason: "must be fp8 or f32")
+        }
+        return p
+    }
+
+    private static func apiKeys(_ root: YAMLMapping) throws -> [String] {
+        guard let e = root.entry("api_keys") else { return [] }
+        return try root.sequence(e).enumerated().map { i, node in
+            try root.string(.init(key: "api_keys[\(i)]", line: node.line(or: e.line), value: node)).text
+        }
+    }
+}

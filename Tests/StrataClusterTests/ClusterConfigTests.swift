@@ -1,0 +1,136 @@
+import Foundation
+import StrataCluster
+import Testing
+
+/// cluster.yaml parsing: defaults, path resolution, and one test per kind of error, each checking
+/// that the error names the key and the line.
+struct ClusterConfigTests {
+    static let valid = """
+        model: models/deepseek-67b
+        coordinator:
+          http: 127.0.0.1:8080
+          control: tcp://127.0.0.1:5550
+        workers:
+          - name: a
+            endpoint: tcp://10.0.0.1:5551
+            memory: 32GiB
+          - name: b
+            endpoint: tcp://10.0.0.2:5551
+            memory: 512MiB
+            speed: 1.5
+            threads: 8
+        """
+
+    static func parse(_ yaml: String) throws -> ClusterConfig {
+        try ClusterConfig(yaml: yaml, baseDirectory: "/etc/strata", homeDirectory: "/home/u")
+    }
+
+    func expectError(_ yaml: String, _ expected: ClusterError, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(throws: expected, sourceLocation: sourceLocation) { try Self.parse(yaml) }
+    }
+
+    @Test func validFileWithDefaults() throws {
+        let c = try Self.parse(Self.valid)
+        #expect(c.modelPath == "/etc/strata/models/deepseek-67b")
+        #expect(c.coordinator == .init(http: "127.0.0.1:8080", control: "tcp://127.0.0.1:5550"))
+        #expect(c.workers.map(\.name) == ["a", "b"])
+        #expect(c.workers.map(\.memoryBytes) == [32 << 30, 512 << 20])
+        #expect(c.workers.map(\.speed) == [1, 1.5] && c.workers.map(\.threads) == [nil, 8])
+        #expect(c.context == 4096 && c.maxBatch == 8 && c.precision == .fp8 && c.apiKeys.isEmpty)
+    }
+
+    @Test func optionalKeys() throws {
+        let c = try Self.parse(Self.valid + "\ncontext: 2048\nmax_batch: 4\nprecision: f32\napi_keys: [k1, k2]\n")
+        #expect(c.context == 2048 && c.maxBatch == 4 && c.precision == .f32 && c.apiKeys == ["k1", "k2"])
+    }
+
+    @Test(arguments: [("~/m.gguf", "/home/u/m.gguf"), ("~", "/home/u"), ("/abs/m.gguf", "/abs/m.gguf"),
+                      ("m.gguf", "/etc/strata/m.gguf"), ("../m", "/etc/m"), (".", "/etc/strata"),
+                      ("./a//b/../m.gguf", "/etc/strata/a/m.gguf"), ("/../x", "/x")])
+    func modelPathResolution(written: String, resolved: String) {
+        #expect(ClusterConfig.resolve(modelPath: written, baseDirectory: "/etc/strata", homeDirectory: "/home/u") == resolved)
+    }
+
+    @Test func repoDefaultClusterYAML() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("cluster.yaml").path
+        let c = try ClusterConfig.load(path: path, homeDirectory: "/home/u")
+        #expect(c.modelPath == "/home/u/.cache/strata/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        #expect(c.coordinator == .init(http: "127.0.0.1:8080", control: "tcp://127.0.0.1:5550"))
+        #expect(c.workers.map(\.name) == ["w0", "w1", "w2"])
+        #expect(c.workers.map(\.endpoint) == (5551...5553).map { "tcp://127.0.0.1:\($0)" })
+        #expect(c.workers.allSatisfy { $0.memoryBytes == 1 << 30 })
+    }
+
+    @Test func badYAML() {
+        expectError("model: [unclosed\ncoordinator:\n", .yamlSyntax(line: 2, reason: "did not find expected ',' or ']'"))
+        expectError("", .yamlSyntax(line: 1, reason: "the document is empty; expected a mapping with model, coordinator and workers"))
+        expectError("- just\n- a list\n", .wrongType(key: "(document)", line: 1, expected: "a mapping"))
+    }
+
+    @Test func wrongTypes() {
+        expectError(Self.valid.replacingOccurrences(of: "memory: 32GiB", with: "memory: [32GiB]"),
+                    .wrongType(key: "workers[0].memory", line: 8, expected: "a byte size such as 2GiB"))
+        expectError(Self.valid + "\ncontext: many\n", .wrongType(key: "context", line: 14, expected: "an integer"))
+        expectError(Self.valid + "\nmax_batch: 2.5\n", .wrongType(key: "max_batch", line: 14, expected: "an integer"))
+        expectError(Self.valid.replacingOccurrences(of: "speed: 1.5", with: "speed: fast"),
+                    .wrongType(key: "workers[1].speed", line: 12, expected: "a number"))
+        expectError("model: m\ncoordinator: tcp://x:1\nworkers: []\n", .wrongType(key: "coordinator", line: 2, expected: "a mapping"))
+        expectError(Self.valid.replacingOccurrences(of: "model: models/deepseek-67b", with: "model:"),
+                    .wrongType(key: "model", line: 1, expected: "a string"))
+    }
+
+    @Test func unknownKeys() {
+        expectError(Self.valid.replacingOccurrences(of: "model:", with: "modle:"),
+                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys"]))
+        expectError(Self.valid.replacingOccurrences(of: "threads: 8", with: "thread: 8"),
+                    .unknownKey(key: "workers[1].thread", line: 13, allowed: ["name", "endpoint", "memory", "speed", "threads"]))
+        expectError(Self.valid.replacingOccurrences(of: "  http:", with: "  htp:"),
+                    .unknownKey(key: "coordinator.htp", line: 3, allowed: ["http", "control"]))
+    }
+
+    @Test func missingKeys() {
+        expectError(Self.valid.replacingOccurrences(of: "model: models/deepseek-67b\n", with: ""), .missingKey(key: "model", line: 1))
+        expectError(Self.valid.replacingOccurrences(of: "    memory: 512MiB\n", with: ""), .missingKey(key: "workers[1].memory", line: 9))
+        expectError(Self.valid.replacingOccurrences(of: "  control: tcp://127.0.0.1:5550\n", with: ""), .missingKey(key: "coordinator.control", line: 3))
+    }
+
+    @Test(arguments: ["2GiX", "lots", "-1GiB", "0", "1.2.3GB", "2G"])
+    func badMemoryString(memory: String) {
+        expectError(Self.valid.replacingOccurrences(of: "memory: 512MiB", with: "memory: \(memory)"),
+                    .invalidValue(key: "workers[1].memory", line: 11, value: memory,
+                                  reason: "is not a byte size (e.g. 2GiB, 512MiB, 32GB, 1073741824)"))
+    }
+
+    @Test func duplicates() {
+        expectError(Self.valid.replacingOccurrences(of: "name: b", with: "name: a"),
+                    .duplicateValue(key: "workers[1].name", line: 9, value: "a", firstLine: 6))
+        expectError(Self.valid.replacingOccurrences(of: "10.0.0.2", with: "10.0.0.1"),
+                    .duplicateValue(key: "workers[1].endpoint", line: 10, value: "tcp://10.0.0.1:5551", firstLine: 7))
+        expectError(Self.valid + "\nmodel: again\n", .duplicateValue(key: "model", line: 14, value: "model", firstLine: 1))
+    }
+
+    @Test func invalidValues() {
+        expectError(Self.valid.replacingOccurrences(of: "tcp://10.0.0.2:5551", with: "10.0.0.2:5551"),
+                    .invalidValue(key: "workers[1].endpoint", line: 10, value: "10.0.0.2:5551", reason: "must start with tcp://, ipc:// or inproc://"))
+        expectError(Self.valid.replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:99999"),
+                    .invalidValue(key: "coordinator.http", line: 3, value: "127.0.0.1:99999", reason: "needs a port in 1...65535"))
+        expectError(Self.valid.replacingOccurrences(of: "tcp://10.0.0.1:5551", with: "tcp://127.0.0.1:5550"),
+                    .invalidValue(key: "workers[0].endpoint", line: 7, value: "tcp://127.0.0.1:5550", reason: "is the coordinator's control endpoint"))
+        expectError(Self.valid.replacingOccurrences(of: "speed: 1.5", with: "speed: 0"),
+                    .invalidValue(key: "workers[1].speed", line: 12, value: "0", reason: "must be a positive number"))
+        expectError(Self.valid + "\nprecision: fp16\n", .invalidValue(key: "precision", line: 14, value: "fp16", reason: "must be fp8 or f32"))
+        expectError(Self.valid + "\ncontext: 0\n", .invalidValue(key: "context", line: 14, value: "0", reason: "must be positive"))
+    }
+
+    @Test func errorDescriptionsNameKeyAndLine() {
+        let e = ClusterError.invalidValue(key: "workers[1].memory", line: 11, value: "2GiX", reason: "is not a byte size")
+        #expect(e.description == "line 11: 'workers[1].memory' = '2GiX' is not a byte size")
+    }
+
+    @Test(arguments: [("2GiB", 2 << 30), ("512MiB", 512 << 20), ("32GB", 32_000_000_000), ("1.5GiB", 3 << 29),
+                      ("1073741824", 1 << 30), ("64 KiB", 65536), ("100B", 100), ("2gib", 2 << 30), ("1TiB", 1 << 40)])
+    func byteSizes(text: String, bytes: Int) {
+        #expect(ByteSize.parse(text) == bytes)
+    }
+}
