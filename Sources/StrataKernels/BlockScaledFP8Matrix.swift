@@ -38,6 +38,21 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         }
     }
 
+    /// Parallel variant of `init(rows:cols:quantizing:)`: 128-row blocks are converted on `pool`'s
+    /// threads, so `fillRows` must be safe to call concurrently for disjoint rows.
+    public convenience init(rows: Int, cols: Int, pool: ThreadPool, quantizing fillRows: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        self.init(rows: rows, cols: cols)
+        pool.parallelFor(scaleRows) { blocks in
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: 128 * self.cols)
+            defer { tile.deallocate() }
+            for rb in blocks {
+                let r0 = rb * 128, n = min(128, self.rows - r0)
+                fillRows(r0, n, tile)
+                self.quantizeTile(tile, firstRow: r0, rowCount: n)
+            }
+        }
+    }
+
     private func quantizeTile(_ tile: UnsafeMutablePointer<Float>, firstRow r0: Int, rowCount n: Int) {
         let rb = r0 / 128
         for cb in 0..<scaleColumns {

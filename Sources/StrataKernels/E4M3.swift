@@ -17,6 +17,23 @@ public enum E4M3 {
     /// Rounds to the nearest code (ties to even), saturating to ±448. NaN maps to 0x7F.
     public static func encode(_ x: Float) -> UInt8 {
         if x.isNaN { return 0x7F }
+        let sign = UInt8(truncatingIfNeeded: x.bitPattern >> 24) & 0x80
+        let a = Swift.min(abs(x), max)
+        if a < 0x1p-6 {
+            // Subnormal codes: multiples of 2^-9 (rounding 7.5·2^-9 up gives 8, code 0x08 = 2^-6).
+            return sign | UInt8((a * 0x1p9).rounded(.toNearestOrEven))
+        }
+        // Normal: round the f32 mantissa to 3 bits, ties to even, then rebias the exponent.
+        var u = a.bitPattern
+        u &+= 0x7FFFF &+ ((u >> 20) & 1)
+        let e = Int(u >> 23) - 127 + 7
+        return sign | UInt8(e << 3) | UInt8((u >> 20) & 7)
+    }
+
+    /// Reference encoder (slow, obviously correct): the nearest multiple of the quantum at the
+    /// value's magnitude, ties to even, saturating to ±448. `encode` must agree with it everywhere.
+    public static func encodeReference(_ x: Float) -> UInt8 {
+        if x.isNaN { return 0x7F }
         let sign: UInt8 = x.sign == .minus ? 0x80 : 0
         let a = Swift.min(abs(x), max)
         if a < 0x1p-10 { return sign }  // below half the smallest subnormal (ties to even → 0)

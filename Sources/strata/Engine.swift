@@ -3,8 +3,10 @@ import StrataModel
 import StrataTokenizer
 
 /// A model, its tokenizer and a generator, opened from the command line's options.
+/// The model source (and its memory map) is released once the weights are converted, so resident
+/// memory is the converted weights plus KV cache.
 struct Engine {
-    let source: ModelSource
+    let config: ModelConfig
     let model: LocalModel
     let tokenizer: Tokenizer
     let generator: Generator
@@ -15,7 +17,7 @@ struct Engine {
         let tokenizer = try source.gguf.map { try Tokenizer(gguf: $0) } ?? Tokenizer(directory: source.path)
         var stops = Set(source.config.eosTokenIDs)
         if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        return Engine(source: source, model: model, tokenizer: tokenizer,
+        return Engine(config: source.config, model: model, tokenizer: tokenizer,
                       generator: Generator(model: model, stopTokens: stops))
     }
 }

@@ -62,13 +62,23 @@ struct Generate: ParsableCommand {
         }
         stream.write(decoder.finish())
         stream.flush()
+        let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
         stderr("""
 
+            memory: \(mib(residentBytes())) resident (weights \(mib(engine.model.weightBytes)), KV cache \(mib(engine.model.peakKVCacheBytes)))
             prompt: \(stats.promptTokens) tokens, \(fmt(stats.promptTokensPerSecond)) tokens/s
             generation: \(stats.generatedTokens) tokens, \(fmt(stats.generationTokensPerSecond)) tokens/s
 
             """)
     }
+}
+
+/// Resident set size of this process (VmRSS), 0 where /proc is absent.
+func residentBytes() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb * 1024
 }
 
 func fmt(_ x: Double) -> String { String(format: "%.2f", x) }

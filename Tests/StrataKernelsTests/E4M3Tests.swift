@@ -72,3 +72,25 @@ func e4m3FromBitFields(_ code: UInt8) -> Double {
         #expect(E4M3.encode(0x1p-12) == 0)
     }
 }
+
+@Suite struct E4M3EncoderTests {
+    /// The fast encoder equals the reference on a dense sweep of f32 values in [-500, 500]
+    /// (every 2^9-th bit pattern, plus every code's value and the midpoints between codes).
+    @Test func fastEncoderEqualsReference() {
+        var bits: UInt32 = 0, mismatches: [Float] = []
+        while bits < 0x43FA_0000 {  // 500.0
+            for x in [Float(bitPattern: bits), -Float(bitPattern: bits)] where E4M3.encode(x) != E4M3.encodeReference(x) {
+                mismatches.append(x)
+            }
+            bits &+= 512
+        }
+        #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
+        let values = (0..<127).map { E4M3.decode(UInt8($0)) }
+        for i in 0..<(values.count - 1) {
+            for x in [values[i], (values[i] + values[i + 1]) / 2] {
+                #expect(E4M3.encode(x) == E4M3.encodeReference(x), "x = \(x)")
+                #expect(E4M3.encode(-x) == E4M3.encodeReference(-x), "x = \(-x)")
+            }
+        }
+    }
+}

@@ -19,11 +19,11 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
 
     /// Loads every layer of `source` in `precision`.
     public convenience init(source: ModelSource, precision: WeightPrecision, tablePrecision: TablePrecision? = nil, threads: Int) throws {
-        let loader = ModelLoader(source: source, precision: precision, tablePrecision: tablePrecision)
+        let pool = ThreadPool(threads: threads)
+        let loader = ModelLoader(source: source, precision: precision, tablePrecision: tablePrecision, pool: pool)
         let embedding = try loader.loadEmbedding()
         self.init(config: source.config, embedding: embedding, stack: try loader.loadStack(0..<source.config.layerCount),
-                  finalNorm: try loader.loadFinalNorm(), head: try loader.loadHead(sharing: embedding),
-                  pool: ThreadPool(threads: threads))
+                  finalNorm: try loader.loadFinalNorm(), head: try loader.loadHead(sharing: embedding), pool: pool)
     }
 
     /// Bytes of weights resident (embedding and head counted once when tied).
@@ -31,13 +31,18 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
         stack.byteCount + embedding.matrix.byteCount + (head as AnyObject === embedding.matrix as AnyObject ? 0 : head.byteCount)
     }
 
+    /// Largest KV cache a closed session held (for the memory report).
+    public private(set) var peakKVCacheBytes = 0
+
     public func openSession(_ id: UInt64, sampling: SamplingParameters, prompt: [Int]) throws {
         guard sessions[id] == nil else { throw ForwardError.duplicateSession(id) }
         try sampling.validate()
         sessions[id] = (stack.makeCache(), Sampler(sampling, prompt: prompt))
     }
 
-    public func closeSession(_ id: UInt64) { sessions[id] = nil }
+    public func closeSession(_ id: UInt64) {
+        if let s = sessions.removeValue(forKey: id) { peakKVCacheBytes = max(peakKVCacheBytes, s.cache.byteCount) }
+    }
 
     public func step(_ batch: [SequenceStep]) throws -> [SampledToken] {
         let rows = try hiddenStates(batch)  // (Σ tokens, hidden), after the final norm

@@ -33,12 +33,16 @@ public struct EmbeddingTable: @unchecked Sendable {
 public struct ModelLoader {
     public let source: ModelSource
     public let precision: WeightPrecision
+    /// Threads that convert weights at load.
+    public let pool: ThreadPool
     /// Embedding and head precision; default f32 beside f32 linears, else f16.
     public let tablePrecision: TablePrecision
     public var config: ModelConfig { source.config }
 
-    public init(source: ModelSource, precision: WeightPrecision, tablePrecision: TablePrecision? = nil) {
+    public init(source: ModelSource, precision: WeightPrecision, tablePrecision: TablePrecision? = nil,
+                pool: ThreadPool = ThreadPool(threads: 1)) {
         self.source = source
+        self.pool = pool
         self.precision = precision
         self.tablePrecision = tablePrecision ?? (precision == .f32 ? .f32 : .f16)
     }
@@ -86,8 +90,8 @@ public struct ModelLoader {
         }
         switch tablePrecision {
         case .f16: return F16Matrix(rows: rows, cols: cols) { start, count, out in t.dequantizeRows(start, count: count, into: out) }
-        case .f32: return try ModelLoader(source: source, precision: .f32).linear(name, rows, cols)
-        case .fp8: return try ModelLoader(source: source, precision: .fp8).linear(name, rows, cols)
+        case .f32: return try ModelLoader(source: source, precision: .f32, pool: pool).linear(name, rows, cols)
+        case .fp8: return try ModelLoader(source: source, precision: .fp8, pool: pool).linear(name, rows, cols)
         }
     }
 
@@ -116,7 +120,7 @@ public struct ModelLoader {
             return m
         case .fp8:
             if t.encoding == .e4m3, let s = t.blockScales { return try passThrough(t, scales: s) }
-            return BlockScaledFP8Matrix(rows: rows, cols: cols) { start, count, out in
+            return BlockScaledFP8Matrix(rows: rows, cols: cols, pool: pool) { start, count, out in
                 t.dequantizeRows(start, count: count, into: out)
             }
         }
