@@ -61,7 +61,6 @@ struct Generate: ParsableCommand {
             stream.write(decoder.push(token))
         }
         stream.write(decoder.finish())
-        stream.flush()
         let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
         stderr("""
 
@@ -85,11 +84,10 @@ func fmt(_ x: Double) -> String { String(format: "%.2f", x) }
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
-/// Unbuffered-enough stdout for streaming text: flushes every write.
+/// Unbuffered stdout for streaming text: every chunk is written as it is produced.
 final class StdoutStream {
     func write(_ s: String) {
         guard !s.isEmpty else { return }
         FileHandle.standardOutput.write(Data(s.utf8))
     }
-    func flush() {}
 }

@@ -43,11 +43,11 @@ extension DecoderLayer {
     /// x (T, hidden) ← x + attn(norm(x)); x ← x + mlp(norm(x)), for the T rows of `entries`.
     func forward(_ x: UnsafeMutablePointer<Float>, entries: [BatchEntry], ws: Workspace, ctx: ForwardContext) {
         let t = ws.tokens, c = ctx.config
-        normRows(x, attentionNorm, into: ws.normed, ctx)
+        normRows(x, attentionNorm, rows: t, into: ws.normed, ctx)
         attention(ws, entries: entries, ctx)
         o.forward(ws.attn, batch: t, into: ws.normed, pool: ctx.pool)          // (T, heads·hd) -> (T, hidden)
         addRows(x, ws.normed, t * c.hiddenSize)
-        normRows(x, mlpNorm, into: ws.normed, ctx)
+        normRows(x, mlpNorm, rows: t, into: ws.normed, ctx)
         gate.forward(ws.normed, batch: t, into: ws.gate, pool: ctx.pool)       // (T, hidden) -> (T, ffn)
         up.forward(ws.normed, batch: t, into: ws.up, pool: ctx.pool)
         siluMul(ws.gate, ws.up, count: t * c.intermediateSize)
@@ -84,10 +84,10 @@ extension DecoderLayer {
         }
     }
 
-    private func normRows(_ x: UnsafeMutablePointer<Float>, _ w: [Float], into out: UnsafeMutablePointer<Float>, _ ctx: ForwardContext) {
+    private func normRows(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, into out: UnsafeMutablePointer<Float>, _ ctx: ForwardContext) {
         let h = ctx.config.hiddenSize
         w.withUnsafeBufferPointer { wp in
-            for r in 0..<(ctx.rowsInFlight) { rmsNorm(x + r * h, weight: wp.baseAddress!, count: h, eps: ctx.eps, into: out + r * h) }
+            for r in 0..<rows { rmsNorm(x + r * h, weight: wp.baseAddress!, count: h, eps: ctx.eps, into: out + r * h) }
         }
     }
 }

@@ -7,7 +7,6 @@ struct ForwardContext {
     let pool: ThreadPool
     let eps: Float
     let attentionScale: Float
-    let rowsInFlight: Int
 }
 
 /// Scratch activations for a batch of `tokens` rows, reused across layers and calls.
@@ -82,7 +81,7 @@ public final class LayerStack: @unchecked Sendable {
         }
         workspace.prepare(tokens: t)
         let ctx = ForwardContext(config: config, rope: rope, pool: pool, eps: Float(config.rmsNormEps),
-                                 attentionScale: 1 / Float(config.headDim).squareRoot(), rowsInFlight: t)
+                                 attentionScale: 1 / Float(config.headDim).squareRoot())
         for layer in layers { layer.forward(hidden, entries: entries, ws: workspace, ctx: ctx) }
         for e in entries { e.cache.commit(e.count) }
     }

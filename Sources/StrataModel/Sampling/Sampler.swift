@@ -37,37 +37,31 @@ public struct Sampler: Sendable {
     /// Samples from `logits` (vocab,), which it may modify, and records the choice.
     public mutating func sample(_ logits: UnsafeMutablePointer<Float>, count n: Int, topLogprobs: Int = 0) -> SampledToken {
         let logZ = logSumExp(logits, n)
-        var top: [(token: Int, logprob: Float)] = []
-        if topLogprobs > 0 {
-            top = topIndices(logits, n, topLogprobs).map { ($0, logits[$0] - logZ) }
-        }
-        let original = UnsafeBufferPointer(start: logits, count: n)
-        let choice: Int
-        if parameters.temperature == 0 && !hasPenalties {
-            choice = argmax(logits, count: n)
-        } else {
-            let chosenLogprobs = Array(original)  // unmodified copy for the reported logprob
-            applyPenalties(logits, n)
-            choice = parameters.temperature == 0 ? argmax(logits, count: n) : draw(logits, n)
-            accept(choice)
-            return SampledToken(token: choice, logprob: chosenLogprobs[choice] - logZ, top: top)
-        }
+        let top = topLogprobs > 0 ? topIndices(logits, n, topLogprobs).map { (token: $0, logprob: logits[$0] - logZ) } : []
+        let replaced = applyPenalties(logits, n)
+        let choice = parameters.temperature == 0 ? argmax(logits, count: n) : draw(logits, n)
+        let logprob = (replaced[choice] ?? logits[choice]) - logZ
         accept(choice)
-        return SampledToken(token: choice, logprob: logits[choice] - logZ, top: top)
+        return SampledToken(token: choice, logprob: logprob, top: top)
     }
 
-    private var hasPenalties: Bool {
-        parameters.repetitionPenalty != 1 || parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0
-    }
-
-    private func applyPenalties(_ l: UnsafeMutablePointer<Float>, _ n: Int) {
+    /// Applies the penalties in place; returns the original logits of the tokens it changed.
+    private func applyPenalties(_ l: UnsafeMutablePointer<Float>, _ n: Int) -> [Int: Float] {
         let p = parameters
+        var original: [Int: Float] = [:]
         if p.repetitionPenalty != 1 {
-            for t in seen where t < n { l[t] = l[t] > 0 ? l[t] / p.repetitionPenalty : l[t] * p.repetitionPenalty }
+            for t in seen where t < n {
+                original[t] = original[t] ?? l[t]
+                l[t] = l[t] > 0 ? l[t] / p.repetitionPenalty : l[t] * p.repetitionPenalty
+            }
         }
         if p.presencePenalty != 0 || p.frequencyPenalty != 0 {
-            for (t, c) in generatedCounts where t < n { l[t] -= p.presencePenalty + p.frequencyPenalty * Float(c) }
+            for (t, c) in generatedCounts where t < n {
+                original[t] = original[t] ?? l[t]
+                l[t] -= p.presencePenalty + p.frequencyPenalty * Float(c)
+            }
         }
+        return original
     }
 
     /// Temperature, top-k, top-p, min-p over the candidates, then one uniform draw.
