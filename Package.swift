@@ -67,7 +67,10 @@ let package = Package(
         .testTarget(name: "StrataTransportTests", dependencies: ["StrataTransport", "StrataWire", "StrataTransportTesting"]),
         .testTarget(
             name: "StrataClusterTests",
-            dependencies: ["StrataCluster", "StrataModel", "StrataWire", "StrataTestSupport", "StrataTransportTesting"]),
+            dependencies: [
+                "StrataCluster", "StrataModel", "StrataTokenizer", "StrataWire", "StrataTestSupport", "StrataTransportTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

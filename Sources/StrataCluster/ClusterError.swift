@@ -22,6 +22,16 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
     /// The coordinator rejected this worker's Hello (or answered with something else).
     case handshakeRejected(reason: String)
     /// The model does not fit the workers' memory; `shortfallBytes` is how much more is needed.
+    /// A worker did not answer within the deadline (join, load, or heartbeats).
+    case workerTimeout(worker: String, waitingFor: String, seconds: Double)
+    /// A worker reported a failure (its message), e.g. loading its slice or running a batch.
+    case workerFailed(worker: String, reason: String)
+    /// A worker stopped answering heartbeats; its in-flight batches fail.
+    case workerLost(worker: String)
+    /// The cluster was shut down while a request was waiting.
+    case shutDown
+    /// A message that does not fit the protocol at this point.
+    case protocolViolation(String)
     case doesNotFit(shortfallBytes: Int, requiredBytes: Int, availableBytes: Int, detail: String)
 
     public var description: String {
@@ -36,6 +46,11 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
         case let .modelMetadata(p, r): return "cannot read model metadata from \(p): \(r)"
         case let .tooManyWorkers(w, l): return "\(w) workers but the model has only \(l) layers: each worker needs at least one"
         case let .handshakeRejected(r): return "handshake rejected: \(r)"
+        case let .workerTimeout(w, what, t): return "worker \(w) did not answer \(what) within \(Int(t)) s"
+        case let .workerFailed(w, r): return "worker \(w): \(r)"
+        case let .workerLost(w): return "worker \(w) stopped answering heartbeats"
+        case .shutDown: return "the cluster is shutting down"
+        case let .protocolViolation(r): return "protocol violation: \(r)"
         case let .doesNotFit(s, req, avail, d):
             return "the model does not fit: short by \(s) bytes (\(ByteSize.gib(s)) GiB); needs \(req) bytes "
                 + "(\(ByteSize.gib(req)) GiB), workers have \(avail) bytes (\(ByteSize.gib(avail)) GiB). \(d)"

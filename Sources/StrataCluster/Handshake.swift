@@ -45,6 +45,12 @@ public enum Handshake {
         guard r.accepted else { throw ClusterError.handshakeRejected(reason: r.reason) }
     }
 
+    /// The reason in a HelloReply ("" for anything else).
+    static func reason(_ m: WireMessage) -> String {
+        if case let .helloReply(r) = m.body { return r.reason }
+        return ""
+    }
+
     static func reply(accepted: Bool, reason: String) -> WireMessage {
         var r = Strata_V1_HelloReply()
         r.accepted = accepted

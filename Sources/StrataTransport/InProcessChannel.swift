@@ -99,6 +99,13 @@ final class FrameQueue: @unchecked Sendable {
         return frames
     }
 
+    /// The receiving end has closed.
+    var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
     /// Marks the sending end closed; wakes a sender blocked on a full queue.
     func closeSender() {
         condition.lock()

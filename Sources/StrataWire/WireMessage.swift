@@ -24,6 +24,7 @@ public struct WireMessage: Sendable {
         case .drain: return "drain"
         case .shutdown: return "shutdown"
         case .error: return "error"
+        case .join: return "join"
         case .batch: return "batch"
         case .results: return "results"
         }

@@ -29,44 +29,18 @@ struct Generate: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Prompt text (no chat template; the tokenizer's BOS rule applies).")
     var prompt: String
-    @Option(help: "Most tokens to generate.")
-    var maxTokens: Int = 128
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0.8
-    @Option(help: "Nucleus sampling threshold.")
-    var topP: Float = 0.95
-    @Option(help: "Keep only the k most likely tokens (0: off).")
-    var topK: Int = 40
-    @Option(help: "Drop tokens below min-p × the top probability (0: off).")
-    var minP: Float = 0.05
-    @Option(help: "Repetition penalty (1: off).")
-    var repeatPenalty: Float = 1
-    @Option(help: "Random seed (default: random).")
-    var seed: UInt64?
-
-    func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
-    }
+    @OptionGroup var completion: CompletionOptions
 
     func run() throws {
-        let sampling = SamplingParameters(
-            temperature: temperature, topK: topK, topP: topP, minP: minP,
-            repetitionPenalty: repeatPenalty, seed: seed ?? UInt64.random(in: 0...UInt64.max))
-        try sampling.validate()
+        let sampling = try completion.sampling()
         let engine = try Engine.open(modelOptions)
-        let ids = engine.tokenizer.encode(prompt)
-        let stream = StdoutStream()
-        var decoder = StreamingDecoder(tokenizer: engine.tokenizer)
-        let stats = try engine.generator.generate(prompt: ids, maxTokens: maxTokens, sampling: sampling) { token in
-            stream.write(decoder.push(token))
-        }
-        stream.write(decoder.finish())
+        let stats = try Completion.run(prompt: prompt, model: engine.model, tokenizer: engine.tokenizer,
+                                       stopTokens: engine.generator.stopTokens, maxTokens: completion.maxTokens, sampling: sampling)
         let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
         stderr("""
 
             memory: \(mib(residentBytes())) resident (weights \(mib(engine.model.weightBytes)), KV cache \(mib(engine.model.peakKVCacheBytes)))
-            prompt: \(stats.promptTokens) tokens, \(fmt(stats.promptTokensPerSecond)) tokens/s
-            generation: \(stats.generatedTokens) tokens, \(fmt(stats.generationTokensPerSecond)) tokens/s
+            \(Completion.speedLines(stats))
 
             """)
     }

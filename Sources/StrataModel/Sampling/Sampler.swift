@@ -7,6 +7,9 @@ public struct SampledToken: Sendable, Equatable {
     public var logprob: Float
     /// The most likely alternatives (token, logprob), when asked for.
     public var top: [(token: Int, logprob: Float)] = []
+    public init(token: Int, logprob: Float, top: [(token: Int, logprob: Float)] = []) {
+        self.token = token; self.logprob = logprob; self.top = top
+    }
     public static func == (a: SampledToken, b: SampledToken) -> Bool {
         a.token == b.token && a.logprob == b.logprob && a.top.map(\.token) == b.top.map(\.token)
     }

@@ -125,7 +125,32 @@ public nonisolated enum Strata_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
-/// Worker → coordinator, first message on a control connection.
+/// Coordinator → worker, first message on a control connection. Every socket is one-way (the
+/// coordinator pushes to the worker's listen endpoint, the worker pushes to the coordinator's control
+/// endpoint), so Join tells the worker where to answer. The worker answers with Hello.
+public nonisolated struct Strata_V1_Join: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var protocolVersion: UInt32 = 0
+
+  /// The coordinator's control endpoint, as the worker can reach it: Hello, AssignReply, Heartbeat
+  /// and Error go there.
+  public var replyEndpoint: String = String()
+
+  /// The worker's name in cluster.yaml.
+  public var workerName: String = String()
+
+  /// Random per coordinator process; echoed in Hello so replies to an old coordinator are ignored.
+  public var coordinatorID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Worker → coordinator, answer to Join.
 public nonisolated struct Strata_V1_Hello: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -149,6 +174,9 @@ public nonisolated struct Strata_V1_Hello: Sendable {
 
   /// Human-readable build identifier, for logs only.
   public var software: String = String()
+
+  /// Join.coordinator_id this Hello answers.
+  public var coordinatorID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -232,6 +260,12 @@ public nonisolated struct Strata_V1_Assign: Sendable {
   /// identifies the plan; echoed in AssignReply
   public var planID: UInt64 = 0
 
+  /// send activations downstream as bf16 instead of f32
+  public var bf16Activations: Bool = false
+
+  /// compute threads to use (0 = the worker's own setting)
+  public var threads: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -257,6 +291,13 @@ public nonisolated struct Strata_V1_AssignReply: Sendable {
   /// Clears the value of `error`. Subsequent reads from it will return its default value.
   public mutating func clearError() {self._error = nil}
 
+  public var workerName: String = String()
+
+  /// resident weights of the loaded slice
+  public var weightBytes: UInt64 = 0
+
+  public var loadSeconds: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -275,6 +316,12 @@ public nonisolated struct Strata_V1_Heartbeat: Sendable {
   public var sentUnixNanos: UInt64 = 0
 
   public var inFlightBatches: UInt32 = 0
+
+  /// set by workers
+  public var workerName: String = String()
+
+  /// sequences with a KV cache on this worker
+  public var openSequences: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -317,6 +364,12 @@ public nonisolated struct Strata_V1_Error: Sendable {
 
   public var message: String = String()
 
+  /// the batch that failed, when a batch failed (0 otherwise)
+  public var batchID: UInt64 = 0
+
+  /// the worker reporting it
+  public var workerName: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -334,9 +387,54 @@ nonisolated extension Strata_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}ERROR_CODE_VERSION_MISMATCH\0\u{1}ERROR_CODE_MALFORMED\0\u{1}ERROR_CODE_UNKNOWN_MESSAGE\0\u{1}ERROR_CODE_OUT_OF_MEMORY\0\u{1}ERROR_CODE_MODEL_LOAD\0\u{1}ERROR_CODE_BAD_ASSIGNMENT\0\u{1}ERROR_CODE_UNKNOWN_SEQUENCE\0\u{1}ERROR_CODE_INTERNAL\0")
 }
 
+nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Join"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}reply_endpoint\0\u{3}worker_name\0\u{3}coordinator_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.replyEndpoint) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.coordinatorID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    }
+    if !self.replyEndpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.replyEndpoint, fieldNumber: 2)
+    }
+    if !self.workerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerName, fieldNumber: 3)
+    }
+    if self.coordinatorID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.coordinatorID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_Join, rhs: Strata_V1_Join) -> Bool {
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.replyEndpoint != rhs.replyEndpoint {return false}
+    if lhs.workerName != rhs.workerName {return false}
+    if lhs.coordinatorID != rhs.coordinatorID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Strata_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}worker_name\0\u{1}capabilities\0\u{1}software\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}worker_name\0\u{1}capabilities\0\u{1}software\0\u{3}coordinator_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -348,6 +446,7 @@ nonisolated extension Strata_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 2: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._capabilities) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.software) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.coordinatorID) }()
       default: break
       }
     }
@@ -370,6 +469,9 @@ nonisolated extension Strata_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.software.isEmpty {
       try visitor.visitSingularStringField(value: self.software, fieldNumber: 4)
     }
+    if self.coordinatorID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.coordinatorID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -378,6 +480,7 @@ nonisolated extension Strata_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.workerName != rhs.workerName {return false}
     if lhs._capabilities != rhs._capabilities {return false}
     if lhs.software != rhs.software {return false}
+    if lhs.coordinatorID != rhs.coordinatorID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -465,7 +568,7 @@ nonisolated extension Strata_V1_HelloReply: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -484,6 +587,8 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.context) }()
       case 10: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatch) }()
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.bf16Activations) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
       default: break
       }
     }
@@ -523,6 +628,12 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.planID != 0 {
       try visitor.visitSingularUInt64Field(value: self.planID, fieldNumber: 11)
     }
+    if self.bf16Activations != false {
+      try visitor.visitSingularBoolField(value: self.bf16Activations, fieldNumber: 12)
+    }
+    if self.threads != 0 {
+      try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -538,6 +649,8 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.context != rhs.context {return false}
     if lhs.maxBatch != rhs.maxBatch {return false}
     if lhs.planID != rhs.planID {return false}
+    if lhs.bf16Activations != rhs.bf16Activations {return false}
+    if lhs.threads != rhs.threads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -545,7 +658,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AssignReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}ok\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}ok\0\u{1}error\0\u{3}worker_name\0\u{3}weight_bytes\0\u{3}load_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -556,6 +669,9 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._error) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.weightBytes) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.loadSeconds) }()
       default: break
       }
     }
@@ -575,6 +691,15 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._error {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.workerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerName, fieldNumber: 4)
+    }
+    if self.weightBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.weightBytes, fieldNumber: 5)
+    }
+    if self.loadSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.loadSeconds, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -582,6 +707,9 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
     if lhs.planID != rhs.planID {return false}
     if lhs.ok != rhs.ok {return false}
     if lhs._error != rhs._error {return false}
+    if lhs.workerName != rhs.workerName {return false}
+    if lhs.weightBytes != rhs.weightBytes {return false}
+    if lhs.loadSeconds != rhs.loadSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -589,7 +717,7 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Strata_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Heartbeat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}sent_unix_nanos\0\u{3}in_flight_batches\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}sent_unix_nanos\0\u{3}in_flight_batches\0\u{3}worker_name\0\u{3}open_sequences\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -600,6 +728,8 @@ nonisolated extension Strata_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.sentUnixNanos) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.inFlightBatches) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.openSequences) }()
       default: break
       }
     }
@@ -615,6 +745,12 @@ nonisolated extension Strata_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
     if self.inFlightBatches != 0 {
       try visitor.visitSingularUInt32Field(value: self.inFlightBatches, fieldNumber: 3)
     }
+    if !self.workerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerName, fieldNumber: 4)
+    }
+    if self.openSequences != 0 {
+      try visitor.visitSingularUInt32Field(value: self.openSequences, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -622,6 +758,8 @@ nonisolated extension Strata_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.sequence != rhs.sequence {return false}
     if lhs.sentUnixNanos != rhs.sentUnixNanos {return false}
     if lhs.inFlightBatches != rhs.inFlightBatches {return false}
+    if lhs.workerName != rhs.workerName {return false}
+    if lhs.openSequences != rhs.openSequences {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -689,7 +827,7 @@ nonisolated extension Strata_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Strata_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Error"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}batch_id\0\u{3}worker_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -699,6 +837,8 @@ nonisolated extension Strata_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularEnumField(value: &self.code) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.batchID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
       default: break
       }
     }
@@ -711,12 +851,20 @@ nonisolated extension Strata_V1_Error: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
     }
+    if self.batchID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchID, fieldNumber: 3)
+    }
+    if !self.workerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerName, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_Error, rhs: Strata_V1_Error) -> Bool {
     if lhs.code != rhs.code {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.batchID != rhs.batchID {return false}
+    if lhs.workerName != rhs.workerName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

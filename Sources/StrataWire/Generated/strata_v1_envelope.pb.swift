@@ -149,6 +149,14 @@ public nonisolated struct Strata_V1_Envelope: Sendable {
     set {body = .error(newValue)}
   }
 
+  public var join: Strata_V1_Join {
+    get {
+      if case .join(let v)? = body {return v}
+      return Strata_V1_Join()
+    }
+    set {body = .join(newValue)}
+  }
+
   public var batch: Strata_V1_Batch {
     get {
       if case .batch(let v)? = body {return v}
@@ -176,6 +184,7 @@ public nonisolated struct Strata_V1_Envelope: Sendable {
     case drain(Strata_V1_Drain)
     case shutdown(Strata_V1_Shutdown)
     case error(Strata_V1_Error)
+    case join(Strata_V1_Join)
     case batch(Strata_V1_Batch)
     case results(Strata_V1_Results)
 
@@ -210,7 +219,7 @@ nonisolated extension Strata_V1_DType: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Strata_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}tensors\0\u{2}\u{8}hello\0\u{3}hello_reply\0\u{1}assign\0\u{3}assign_reply\0\u{1}heartbeat\0\u{1}drain\0\u{1}shutdown\0\u{1}error\0\u{2}\u{3}batch\0\u{1}results\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}tensors\0\u{2}\u{8}hello\0\u{3}hello_reply\0\u{1}assign\0\u{3}assign_reply\0\u{1}heartbeat\0\u{1}drain\0\u{1}shutdown\0\u{1}error\0\u{1}join\0\u{2}\u{2}batch\0\u{1}results\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -324,6 +333,19 @@ nonisolated extension Strata_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.body = .error(v)
         }
       }()
+      case 18: try {
+        var v: Strata_V1_Join?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .join(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .join(v)
+        }
+      }()
       case 20: try {
         var v: Strata_V1_Batch?
         var hadOneofValue = false
@@ -398,6 +420,10 @@ nonisolated extension Strata_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .error?: try {
       guard case .error(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .join?: try {
+      guard case .join(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
     }()
     case .batch?: try {
       guard case .batch(let v)? = self.body else { preconditionFailure() }

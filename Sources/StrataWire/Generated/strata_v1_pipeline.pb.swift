@@ -35,13 +35,13 @@ public nonisolated struct Strata_V1_SamplingParams: Sendable {
   /// 0 = off
   public var topK: UInt32 = 0
 
-  /// 1 = off
+  /// 1 or 0 (unset) = off
   public var topP: Float = 0
 
   /// 0 = off
   public var minP: Float = 0
 
-  /// 1 = off
+  /// 1 or 0 (unset) = off
   public var repetitionPenalty: Float = 0
 
   /// 0 = off

@@ -1,0 +1,281 @@
+import Foundation
+import Logging
+import StrataKernels
+import StrataModel
+import StrataTransport
+import StrataWire
+
+/// How a worker process runs.
+public struct WorkerOptions: Sendable {
+    /// Where it listens (`tcp://HOST:PORT`): the coordinator and the upstream stage push here.
+    public var listen: String
+    /// Its name; nil takes the name the coordinator's Join gives.
+    public var name: String?
+    /// Compute threads (an Assign may lower it).
+    public var threads: Int
+    /// Memory it offers for weights + KV cache + workspace.
+    public var memoryBytes: Int
+    /// Exit when the parent process goes away (`strata up` children).
+    public var exitWithParent: Bool
+
+    public init(listen: String, name: String? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                memoryBytes: Int = Int(ProcessInfo.processInfo.physicalMemory), exitWithParent: Bool = false) {
+        self.listen = listen; self.name = name; self.threads = threads
+        self.memoryBytes = memoryBytes; self.exitWithParent = exitWithParent
+    }
+}
+
+/// A pipeline stage process: waits for a coordinator's Join, loads the slice an Assign names from
+/// its own disk, then runs each Batch that reaches its listen endpoint and pushes the result
+/// downstream (activations to the next stage, sampled tokens from the last stage to the
+/// coordinator). One thread: receive → compute → send; the pipeline's parallelism comes from the
+/// stages working on different batches at once.
+///
+/// Bad input never stops it: an undecodable message is logged and dropped, a batch it cannot run
+/// is answered with an `Error` naming the batch, and nothing is forwarded for it.
+public final class Worker: @unchecked Sendable {
+    public let options: WorkerOptions
+    private let network: Network
+    private var logger: Logger
+    private var inbox: Inbox?
+    private var coordinator: Outbox?
+    private var coordinatorID: UInt64 = 0
+    private var downstream: Outbox?
+    private var slice: ModelSlice?
+    private var loaded: Strata_V1_Assign?
+    private var planID: UInt64 = 0
+    private var bf16 = false
+    private var pool: ThreadPool
+    private var name: String
+    private let stopped = Atomic()
+    /// Batches run since start (for logs and tests).
+    public private(set) var batchesRun = 0
+
+    public init(network: Network, options: WorkerOptions, logger: Logger = Logger(label: "strata.worker")) {
+        self.network = network
+        self.options = options
+        self.logger = logger
+        self.name = options.name ?? options.listen
+        pool = ThreadPool(threads: max(1, options.threads))
+        self.logger[metadataKey: "worker"] = "\(name)"
+    }
+
+    /// Binds the listen endpoint; returns the bound endpoint (the real port for `:*`).
+    @discardableResult
+    public func bind() throws -> String {
+        if let inbox { return inbox.endpoint }
+        let box = try network.bind(options.listen)
+        inbox = box
+        logger.info("listening", metadata: ["endpoint": "\(box.endpoint)"])
+        return box.endpoint
+    }
+
+    /// Serves until a Shutdown arrives or `stop()` is called.
+    public func run() throws {
+        try bind()
+        let parent = getppid()
+        defer { close() }
+        while !stopped.value {
+            if options.exitWithParent && getppid() != parent {
+                logger.notice("parent process exited; stopping")
+                return
+            }
+            let message: WireMessage?
+            do {
+                message = try inbox!.receive(timeout: .milliseconds(500))
+            } catch let TransportError.wire(e) {
+                report(.malformed, "undecodable message dropped: \(e)")
+                continue
+            } catch TransportError.closed {
+                return
+            }
+            guard let message else { continue }
+            if try !handle(message) { return }
+        }
+    }
+
+    /// Asks `run` to return (within half a second).
+    public func stop() { stopped.value = true }
+
+    private func close() {
+        inbox?.close(); coordinator?.close(); downstream?.close()
+        inbox = nil; coordinator = nil; downstream = nil
+    }
+
+    /// Handles one message; false when the worker should exit.
+    private func handle(_ message: WireMessage) throws -> Bool {
+        switch message.body {
+        case let .join(j): join(j)
+        case let .assign(a): assign(a)
+        case let .batch(b): run(b, tensors: message.tensors)
+        case let .heartbeat(h): heartbeat(h)
+        case .drain: heartbeat(Strata_V1_Heartbeat())
+        case let .shutdown(s):
+            logger.info("shutdown", metadata: ["reason": "\(s.reason)"])
+            return false
+        case .helloReply(let r):
+            if !r.accepted { logger.error("coordinator rejected this worker", metadata: ["reason": "\(r.reason)"]) }
+        default:
+            report(.unknownMessage, "unexpected \(message.kind) message at a worker")
+        }
+        return true
+    }
+
+    private func join(_ j: Strata_V1_Join) {
+        if coordinator?.endpoint != j.replyEndpoint {
+            coordinator?.close()
+            coordinator = try? network.connect(j.replyEndpoint)
+        }
+        guard j.protocolVersion == WireProtocol.version else {
+            report(.versionMismatch, "Join speaks protocol \(j.protocolVersion), this worker \(WireProtocol.version)")
+            return
+        }
+        if j.coordinatorID != coordinatorID {
+            // A new coordinator: whatever ran before is gone.
+            slice?.releaseAll()
+            planID = 0
+            coordinatorID = j.coordinatorID
+        }
+        if options.name == nil, !j.workerName.isEmpty {
+            name = j.workerName
+            logger[metadataKey: "worker"] = "\(name)"
+        }
+        var hello = Handshake.hello(workerName: name,
+                                    capabilities: WorkerCapabilities.detect(memoryBytes: options.memoryBytes, threads: options.threads))
+        if case var .hello(h) = hello.body { h.coordinatorID = j.coordinatorID; hello.body = .hello(h) }
+        send(hello, to: coordinator, "hello")
+    }
+
+    private func assign(_ a: Strata_V1_Assign) {
+        var reply = Strata_V1_AssignReply()
+        reply.planID = a.planID
+        reply.workerName = name
+        let clock = ContinuousClock(), t0 = clock.now
+        do {
+            try load(a)
+            reply.ok = true
+            reply.weightBytes = UInt64(slice!.weightBytes)
+            let d = t0.duration(to: clock.now)
+            reply.loadSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            logger.info("assigned", metadata: ["layers": "[\(a.layerStart), \(a.layerEnd))", "first": "\(a.firstStage)",
+                                               "last": "\(a.lastStage)", "plan": "\(a.planID)",
+                                               "weights_mib": "\(slice!.weightBytes >> 20)", "seconds": "\(reply.loadSeconds)"])
+        } catch {
+            reply.ok = false
+            var e = Strata_V1_Error()
+            e.code = error is ClusterError ? .badAssignment : .modelLoad
+            e.message = "\(error)"
+            e.workerName = name
+            reply.error = e
+            logger.error("assignment failed", metadata: ["error": "\(error)"])
+        }
+        send(WireMessage(.assignReply(reply)), to: coordinator, "assign_reply")
+    }
+
+    private func load(_ a: Strata_V1_Assign) throws {
+        guard a.layerEnd > a.layerStart else {
+            throw ClusterError.protocolViolation("empty layer range [\(a.layerStart), \(a.layerEnd))")
+        }
+        guard !a.downstreamEndpoint.isEmpty else { throw ClusterError.protocolViolation("assignment has no downstream endpoint") }
+        let precision: WeightPrecision = a.precision == .f32 ? .f32 : .fp8
+        if a.threads > 0, a.threads != UInt32(pool.threads) { pool = ThreadPool(threads: Int(a.threads)) }
+        if let old = loaded, old.modelPath == a.modelPath, old.layerStart == a.layerStart, old.layerEnd == a.layerEnd,
+           old.firstStage == a.firstStage, old.lastStage == a.lastStage, old.precision == a.precision, let slice {
+            slice.releaseAll()   // same slice: keep the weights
+        } else {
+            slice = nil
+            loaded = nil
+            let source = try ModelSource(path: a.modelPath)
+            guard Int(a.layerEnd) <= source.config.layerCount else {
+                throw ClusterError.protocolViolation("layers [\(a.layerStart), \(a.layerEnd)) but the model has \(source.config.layerCount)")
+            }
+            slice = try ModelSlice(source: source, layers: Int(a.layerStart)..<Int(a.layerEnd), first: a.firstStage,
+                                   last: a.lastStage, precision: precision, pool: pool)
+        }
+        slice!.maxSequences = Int(a.maxBatch) > 0 ? Int(a.maxBatch) * 4 : 0
+        loaded = a
+        planID = a.planID
+        bf16 = a.bf16Activations
+        if downstream?.endpoint != a.downstreamEndpoint {
+            downstream?.close()
+            downstream = try network.connect(a.downstreamEndpoint)
+        }
+    }
+
+    private func heartbeat(_ h: Strata_V1_Heartbeat) {
+        var r = Strata_V1_Heartbeat()
+        r.sequence = h.sequence
+        r.sentUnixNanos = h.sentUnixNanos
+        r.workerName = name
+        r.openSequences = UInt32(slice?.openSequences ?? 0)
+        send(WireMessage(.heartbeat(r)), to: coordinator, "heartbeat")
+    }
+
+    /// Runs one batch and forwards its result; a batch it cannot run is answered with an Error.
+    private func run(_ b: Strata_V1_Batch, tensors: [WireTensor]) {
+        guard let slice, let downstream else {
+            report(.badAssignment, "batch \(b.batchID) before any assignment", batch: b.batchID)
+            return
+        }
+        guard b.planID == planID else {
+            report(.badAssignment, "batch \(b.batchID) is for plan \(b.planID), this worker runs plan \(planID)", batch: b.batchID)
+            return
+        }
+        do {
+            let entries = try PipelineWire.entries(b, first: slice.isFirst)
+            let rows = ModelSlice.rows(entries), h = slice.config.hiddenSize
+            var input: [Float] = []
+            if !slice.isFirst && rows > 0 {
+                guard tensors.count == 1, tensors[0].shape == [rows, h] else {
+                    throw ClusterError.protocolViolation("batch \(b.batchID): expected one activation tensor [\(rows), \(h)], got "
+                        + tensors.map { "\($0.shape)" }.joined(separator: ", "))
+                }
+                input = tensors[0].floats()
+            }
+            let out = try input.withUnsafeBufferPointer { try slice.step(entries, hidden: slice.isFirst ? nil : $0) }
+            batchesRun += 1
+            if slice.isLast {
+                var results = Strata_V1_Results()
+                results.batchID = b.batchID
+                let wants = Dictionary(b.sequences.map { ($0.sequenceID, $0.wantsLogprobs) }, uniquingKeysWith: { a, _ in a })
+                results.sequences = out.sampled.map { PipelineWire.result($0.sequence, $0.token, wantsLogprobs: wants[$0.sequence] ?? false) }
+                try downstream.send(WireMessage(.results(results)), deadline: .now + .seconds(30))
+            } else {
+                var next = b
+                for i in next.sequences.indices { next.sequences[i].tokenIds = [] }
+                // Activations (rows, hidden); a batch of operations only (e.g. frees) carries none.
+                let tensors = rows == 0 ? [] : [WireTensor(encoding: UnsafeBufferPointer(out.hidden), shape: [rows, h], as: bf16 ? .bf16 : .f32)]
+                try downstream.send(WireMessage(.batch(next), tensors: tensors), deadline: .now + .seconds(30))
+            }
+        } catch let e as SliceError {
+            if case .unknownSequence = e { report(.unknownSequence, "batch \(b.batchID): \(e)", batch: b.batchID) } else {
+                report(.malformed, "batch \(b.batchID): \(e)", batch: b.batchID)
+            }
+        } catch {
+            report(.malformed, "batch \(b.batchID): \(error)", batch: b.batchID)
+        }
+    }
+
+    /// Logs a problem and tells the coordinator, if one has joined.
+    private func report(_ code: Strata_V1_ErrorCode, _ message: String, batch: UInt64 = 0) {
+        logger.warning("\(message)")
+        send(PipelineWire.error(code, message, batch: batch, worker: name), to: coordinator, "error")
+    }
+
+    private func send(_ m: WireMessage, to box: Outbox?, _ what: String) {
+        guard let box else { return }
+        do { try box.send(m, deadline: .now + .seconds(10)) } catch {
+            logger.warning("could not send \(what)", metadata: ["to": "\(box.endpoint)", "error": "\(error)"])
+        }
+    }
+}
+
+/// A flag shared between threads.
+final class Atomic: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v = false
+    var value: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return v }
+        set { lock.lock(); v = newValue; lock.unlock() }
+    }
+}

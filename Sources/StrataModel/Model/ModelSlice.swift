@@ -1,0 +1,239 @@
+import StrataKernels
+
+/// An edit of one sequence's KV cache, applied by a stage before its forward pass. Every stage
+/// applies the same operations to its own layers, so the caches agree along the pipeline.
+public enum KVOperation: Sendable, Equatable {
+    /// Begin a sequence with an empty cache. The last stage also creates its sampler, seeing
+    /// `history` (the tokens before this batch) for repetition penalties.
+    case start(sampling: SamplingParameters, history: [Int])
+    /// Append this entry's tokens (no-op marker: appending is what a forward pass with tokens does).
+    case append
+    /// Forget positions ≥ `length`.
+    case truncate(length: Int)
+    /// Copy the first `length` positions of `source`'s cache into this (new) sequence.
+    case fork(source: UInt64, length: Int, sampling: SamplingParameters)
+    /// Release the sequence (idempotent).
+    case free
+}
+
+/// One sequence's share of a stage step.
+public struct SliceEntry: Sendable {
+    public var sequence: UInt64
+    /// Position of the first row; must equal the cache length once `operations` are applied.
+    public var firstPosition: Int
+    /// Rows of this sequence in the batch (0 for an operations-only entry such as a free).
+    public var tokenCount: Int
+    public var operations: [KVOperation]
+    /// Token ids of the rows (needed by the first stage).
+    public var tokens: [Int]
+    /// The last stage samples a next token from the entry's last row.
+    public var sample: Bool
+    public var topLogprobs: Int
+
+    public init(sequence: UInt64, firstPosition: Int, tokenCount: Int, operations: [KVOperation] = [.append],
+                tokens: [Int] = [], sample: Bool = true, topLogprobs: Int = 0) {
+        self.sequence = sequence; self.firstPosition = firstPosition; self.tokenCount = tokenCount
+        self.operations = operations; self.tokens = tokens; self.sample = sample; self.topLogprobs = topLogprobs
+    }
+}
+
+/// Why a stage refused a step. Checked before anything is changed: a refused step leaves every
+/// cache as it was.
+public enum SliceError: Error, Equatable, CustomStringConvertible {
+    case unknownSequence(UInt64)
+    case duplicateSequence(UInt64)
+    case positionMismatch(sequence: UInt64, expected: Int, found: Int)
+    case tokenCountMismatch(sequence: UInt64, rows: Int, tokens: Int)
+    case tokenOutOfRange(sequence: UInt64, token: Int, vocab: Int)
+    case contextOverflow(sequence: UInt64, positions: Int, limit: Int)
+    case badTruncate(sequence: UInt64, length: Int, cached: Int)
+    case hiddenShape(expected: Int, found: Int)
+    case tooManySequences(limit: Int)
+
+    public var description: String {
+        switch self {
+        case let .unknownSequence(s): return "sequence \(s) has no KV cache on this stage"
+        case let .duplicateSequence(s): return "sequence \(s) already started on this stage"
+        case let .positionMismatch(s, e, f): return "sequence \(s): batch starts at position \(f), cache holds \(e)"
+        case let .tokenCountMismatch(s, r, t): return "sequence \(s): \(r) rows but \(t) token ids"
+        case let .tokenOutOfRange(s, t, v): return "sequence \(s): token id \(t) outside the vocabulary (\(v))"
+        case let .contextOverflow(s, p, l): return "sequence \(s): \(p) positions exceed the context limit \(l)"
+        case let .badTruncate(s, l, c): return "sequence \(s): truncate to \(l) but only \(c) positions cached"
+        case let .hiddenShape(e, f): return "activations have \(f) values, expected \(e)"
+        case let .tooManySequences(l): return "more than \(l) sequences open on this stage"
+        }
+    }
+}
+
+/// A pipeline stage's part of the model: a `LayerStack`, plus the embedding on the first stage and
+/// the final norm, head and samplers on the last. Holds each sequence's KV cache for its layers.
+/// Transport-blind: the worker feeds it decoded batches; `LocalModel` is the same computation whole.
+public final class ModelSlice: @unchecked Sendable {
+    public let config: ModelConfig
+    public let stack: LayerStack
+    public let embedding: EmbeddingTable?
+    public let finalNorm: [Float]?
+    public let head: LinearWeight?
+    public let pool: ThreadPool
+    /// Most sequences open at once (0 = unlimited).
+    public var maxSequences: Int
+    private var caches: [UInt64: KVCache] = [:]
+    private var samplers: [UInt64: Sampler] = [:]
+    private var buffer: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    private var bufferRows = 0
+
+    public var isFirst: Bool { embedding != nil }
+    public var isLast: Bool { head != nil }
+    public var layerRange: Range<Int> { stack.layerRange }
+    public var openSequences: Int { caches.count }
+
+    public init(config: ModelConfig, stack: LayerStack, embedding: EmbeddingTable?, finalNorm: [Float]?,
+                head: LinearWeight?, pool: ThreadPool, maxSequences: Int = 0) {
+        precondition((finalNorm == nil) == (head == nil), "the last stage holds both final norm and head")
+        self.config = config; self.stack = stack; self.embedding = embedding
+        self.finalNorm = finalNorm; self.head = head; self.pool = pool; self.maxSequences = maxSequences
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Loads `layers` of `source`, with the embedding when `first` and final norm + head when `last`.
+    public convenience init(source: ModelSource, layers: Range<Int>, first: Bool, last: Bool,
+                            precision: WeightPrecision, tablePrecision: TablePrecision? = nil, pool: ThreadPool) throws {
+        let loader = ModelLoader(source: source, precision: precision, tablePrecision: tablePrecision, pool: pool)
+        let embedding = first ? try loader.loadEmbedding() : nil
+        let head = last ? try loader.loadHead(sharing: embedding) : nil
+        self.init(config: source.config, stack: try loader.loadStack(layers), embedding: embedding,
+                  finalNorm: last ? try loader.loadFinalNorm() : nil, head: head, pool: pool)
+    }
+
+    /// Weights resident (a head tied to this stage's embedding counted once).
+    public var weightBytes: Int {
+        var n = stack.byteCount + (embedding?.matrix.byteCount ?? 0)
+        if let head, !(embedding.map { $0.matrix as AnyObject === head as AnyObject } ?? false) { n += head.byteCount }
+        return n
+    }
+
+    /// Bytes of KV cache held by open sequences.
+    public var kvBytes: Int { caches.values.reduce(0) { $0 + $1.byteCount } }
+
+    /// Rows (Σ tokenCount) a step over `entries` takes and gives.
+    public static func rows(_ entries: [SliceEntry]) -> Int { entries.reduce(0) { $0 + $1.tokenCount } }
+
+    /// Runs one step. `hidden` holds the incoming activations (rows, hidden) for a non-first stage
+    /// and is ignored on the first (tokens are embedded). Returns the outgoing activations
+    /// (rows, hidden) — valid until the next call — and, on the last stage, one sampled token per
+    /// entry with `sample` and rows, in entry order.
+    public func step(_ entries: [SliceEntry], hidden: UnsafeBufferPointer<Float>?) throws
+        -> (hidden: UnsafeMutableBufferPointer<Float>, sampled: [(sequence: UInt64, token: SampledToken)]) {
+        try validate(entries, hiddenCount: hidden?.count)
+        for e in entries { apply(e) }
+        let h = config.hiddenSize, rows = Self.rows(entries)
+        if rows > bufferRows { buffer.deallocate(); buffer = .allocate(capacity: rows * h); bufferRows = rows }
+        let x = buffer
+        if let embedding {
+            var r = 0
+            for e in entries { for t in e.tokens { embedding.lookup(t, into: x + r * h); r += 1 } }
+        } else if rows > 0, let hidden {
+            x.update(from: hidden.baseAddress!, count: rows * h)
+        }
+        let batch = entries.filter { $0.tokenCount > 0 }.map { BatchEntry(cache: caches[$0.sequence]!, count: $0.tokenCount) }
+        stack.forward(x, entries: batch, pool: pool)
+        var sampled: [(UInt64, SampledToken)] = []
+        if let head, let finalNorm {
+            let v = config.vocabSize
+            let logits = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            let row = UnsafeMutablePointer<Float>.allocate(capacity: h)
+            defer { logits.deallocate(); row.deallocate() }
+            var end = 0
+            for e in entries {
+                end += e.tokenCount
+                guard e.sample, e.tokenCount > 0 else { continue }
+                finalNorm.withUnsafeBufferPointer { w in
+                    rmsNorm(x + (end - 1) * h, weight: w.baseAddress!, count: h, eps: Float(config.rmsNormEps), into: row)
+                }
+                head.forward(row, batch: 1, into: logits, pool: pool)   // (hidden,) -> (vocab,)
+                sampled.append((e.sequence, samplers[e.sequence]!.sample(logits, count: v, topLogprobs: e.topLogprobs)))
+            }
+        }
+        return (UnsafeMutableBufferPointer(start: x, count: rows * h), sampled)
+    }
+
+    /// Frees every sequence (e.g. a new plan).
+    public func releaseAll() { caches.removeAll(); samplers.removeAll() }
+
+    private func release(_ s: UInt64) { caches[s] = nil; samplers[s] = nil }
+
+    /// Checks a whole step against the current caches without changing anything.
+    private func validate(_ entries: [SliceEntry], hiddenCount: Int?) throws {
+        var length: [UInt64: Int] = [:]   // simulated cache lengths of touched sequences
+        var open = Set(caches.keys)
+        func current(_ s: UInt64) throws -> Int {
+            if let l = length[s] { return l }
+            guard let c = caches[s], open.contains(s) else { throw SliceError.unknownSequence(s) }
+            return c.length
+        }
+        for e in entries {
+            for op in e.operations {
+                switch op {
+                case .start:
+                    guard !open.contains(e.sequence) else { throw SliceError.duplicateSequence(e.sequence) }
+                    open.insert(e.sequence); length[e.sequence] = 0
+                case .append: _ = try current(e.sequence)
+                case let .truncate(l):
+                    let c = try current(e.sequence)
+                    guard l >= 0, l <= c else { throw SliceError.badTruncate(sequence: e.sequence, length: l, cached: c) }
+                    length[e.sequence] = l
+                case let .fork(source, l, _):
+                    let c = try current(source)
+                    guard l >= 0, l <= c else { throw SliceError.badTruncate(sequence: source, length: l, cached: c) }
+                    guard !open.contains(e.sequence) else { throw SliceError.duplicateSequence(e.sequence) }
+                    open.insert(e.sequence); length[e.sequence] = l
+                case .free:
+                    open.remove(e.sequence); length[e.sequence] = nil
+                }
+            }
+            if e.tokenCount > 0 {
+                let have = try current(e.sequence)
+                guard have == e.firstPosition else {
+                    throw SliceError.positionMismatch(sequence: e.sequence, expected: have, found: e.firstPosition)
+                }
+                let end = have + e.tokenCount
+                guard end <= config.maxPositions else {
+                    throw SliceError.contextOverflow(sequence: e.sequence, positions: end, limit: config.maxPositions)
+                }
+                length[e.sequence] = end
+                if isFirst {
+                    guard e.tokens.count == e.tokenCount else {
+                        throw SliceError.tokenCountMismatch(sequence: e.sequence, rows: e.tokenCount, tokens: e.tokens.count)
+                    }
+                    if let bad = e.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                        throw SliceError.tokenOutOfRange(sequence: e.sequence, token: bad, vocab: config.vocabSize)
+                    }
+                }
+            }
+        }
+        if maxSequences > 0, open.count > maxSequences { throw SliceError.tooManySequences(limit: maxSequences) }
+        if !isFirst && Self.rows(entries) > 0 {
+            let expected = Self.rows(entries) * config.hiddenSize
+            guard (hiddenCount ?? 0) == expected else { throw SliceError.hiddenShape(expected: expected, found: hiddenCount ?? 0) }
+        }
+    }
+
+    private func apply(_ e: SliceEntry) {
+        for op in e.operations {
+            switch op {
+            case let .start(sampling, history):
+                caches[e.sequence] = stack.makeCache()
+                if isLast { samplers[e.sequence] = Sampler(sampling, prompt: history) }
+            case .append: break
+            case let .truncate(l): caches[e.sequence]!.truncate(to: l)
+            case let .fork(source, l, sampling):
+                let c = caches[source]!.fork()
+                c.truncate(to: l)
+                caches[e.sequence] = c
+                if isLast { samplers[e.sequence] = Sampler(sampling) }
+            case .free: release(e.sequence)
+            }
+        }
+    }
+}

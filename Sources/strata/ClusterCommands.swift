@@ -1,0 +1,108 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import StrataCluster
+import StrataModel
+import StrataTransport
+
+/// Options of `strata coordinator` and `strata up`.
+struct ClusterRunOptions: ParsableArguments {
+    @Option(help: "Path to cluster.yaml.")
+    var config: String = "cluster.yaml"
+    @Option(help: "Run one plain completion of this text through the cluster, print it as `strata generate` does, and exit.")
+    var prompt: String?
+    @OptionGroup var completion: CompletionOptions
+    @Option(help: "Seconds to wait for every worker to join.")
+    var joinTimeout: Int = 120
+    @Option(help: "Seconds without heartbeats before a worker is declared lost.")
+    var heartbeatTimeout: Int = 30
+    @Flag(help: "Send activations between stages as bf16 (half the bytes, for slow links).")
+    var bf16Activations = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning with --prompt, else info).")
+    var logLevel: Logger.Level?
+
+    func validate() throws {
+        guard joinTimeout > 0, heartbeatTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+    }
+
+    var coordinatorOptions: CoordinatorOptions {
+        CoordinatorOptions(joinTimeout: .seconds(joinTimeout), heartbeatTimeout: .seconds(heartbeatTimeout),
+                           bf16Activations: bf16Activations)
+    }
+
+    func loadCluster() throws -> ClusterConfig {
+        CLILogging.bootstrap(logLevel ?? (prompt == nil ? .info : .warning))
+        return try ClusterConfig.load(path: config, homeDirectory: NSHomeDirectory())
+    }
+
+    /// Starts the coordinator; runs the prompt (returns after it) or serves until SIGINT/SIGTERM.
+    /// `stopWorkers` are told to shut down at the end (all of them after a prompt).
+    func runCoordinator(_ cluster: ClusterConfig, children: LocalWorkers?) throws {
+        let network = ZeroMQNetwork(context: try ZMQContext())
+        let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions)
+        children?.onUnexpectedExit = { name, status in
+            coordinator.abort(ClusterError.workerFailed(worker: name, reason: "process exited with status \(status)"))
+        }
+        do { try coordinator.start() } catch {
+            children?.expectExit()
+            coordinator.shutdown(workers: children != nil)
+            children?.stop()
+            throw error
+        }
+        if let prompt {
+            let (tokenizer, stops) = try Completion.tokenizer(modelPath: cluster.modelPath)
+            let model = ClusterModel(coordinator: coordinator)
+            let result = Result {
+                try Completion.run(prompt: prompt, model: model, tokenizer: tokenizer, stopTokens: stops,
+                                   maxTokens: completion.maxTokens, sampling: try completion.sampling())
+            }
+            children?.expectExit()
+            coordinator.shutdown(workers: children != nil)
+            children?.stop()
+            let stats = try result.get()
+            stderr("\n\(Completion.speedLines(stats))\n")
+            return
+        }
+        let stop = DispatchSemaphore(value: 0)
+        let signals = Signals.onInterrupt { stop.signal() }
+        stderr("cluster ready: \(coordinator.plan.stages.count) workers; Ctrl-C stops\n")
+        stop.wait()
+        withExtendedLifetime(signals) {}
+        children?.expectExit()
+        coordinator.shutdown(workers: children != nil)
+        children?.stop()
+    }
+}
+
+/// `strata coordinator --config cluster.yaml`: joins the workers listed in cluster.yaml (started
+/// separately with `strata worker`), assigns their layers and serves.
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Plan cluster.yaml, join its workers, assign their layers and serve.")
+
+    @OptionGroup var options: ClusterRunOptions
+
+    func run() throws {
+        let cluster = try options.loadCluster()
+        try options.runCoordinator(cluster, children: nil)
+    }
+}
+
+/// `strata up --config cluster.yaml`: the coordinator plus every worker whose endpoint is on this
+/// machine, in one command.
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start the coordinator and the local workers of cluster.yaml; Ctrl-C stops them all.")
+
+    @OptionGroup var options: ClusterRunOptions
+
+    func run() throws {
+        let cluster = try options.loadCluster()
+        let local = cluster.workers.filter { LocalWorkers.isLocal($0.endpoint) }
+        let children = try LocalWorkers.start(local, logLevel: options.logLevel ?? (options.prompt == nil ? .info : .warning))
+        try options.runCoordinator(cluster, children: children)
+    }
+}

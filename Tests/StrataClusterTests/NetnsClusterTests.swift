@@ -1,0 +1,45 @@
+import Foundation
+import StrataTestSupport
+import Testing
+
+/// Several Linux boxes, for real: one worker per network namespace, the coordinator in another,
+/// joined by veth pairs through a bridge, with `tc netem` delay where the kernel has it
+/// (ops/netns-cluster). The completion must equal `strata generate`'s. Needs root; CI runs as root.
+@Suite(.serialized, .enabled(if: NetnsClusterTests.canRun, NetnsClusterTests.whyNot))
+struct NetnsClusterTests {
+    static let isRoot = getuid() == 0
+    static let hasIP = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+    static var canRun: Bool { isRoot && hasIP && TestAssets.available(TestAssets.smolLM2) }
+    static var whyNot: Comment {
+        !isRoot ? "network-namespace test skipped: needs root (CAP_NET_ADMIN); CI runs it as root"
+            : !hasIP ? "network-namespace test skipped: iproute2 (ip) is not installed" : "SmolLM2 asset missing"
+    }
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ops/netns-cluster").path
+    }
+
+    @Test(arguments: [SmolLM2.prompts[0], SmolLM2.prompts[4]])
+    func clusterAcrossNamespacesEqualsGenerate(_ prompt: String) throws {
+        let local = try StrataCLI.run(["generate", "--model", TestAssets.smolLM2, "--prompt", prompt,
+                                       "--temperature", "0", "--max-tokens", "16"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [Self.script, StrataCLI.executable, TestAssets.smolLM2, prompt, "16", "2ms"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let stderrData = Locked(Data())
+        let reader = Thread { stderrData.mutate { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
+        reader.start()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        let stderr = String(decoding: stderrData.value, as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(stderr)")
+        #expect(!local.stdout.isEmpty && stdout == local.stdout, "\(stderr)")
+        #expect(stderr.contains("netns-cluster: "), "the script reports whether netem delay was applied")
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import StrataCluster
+import StrataModel
+import StrataTestSupport
+import StrataTransport
+import StrataWire
+import Testing
+
+/// A live worker, driven message by message by the test acting as its coordinator: the
+/// handshake, an assignment, and bad input of every kind — each answered with a typed Error that
+/// names the batch, after which the worker still serves correctly.
+@Suite(.serialized, .enabled(if: TestAssets.available(TestAssets.smolLM2)))
+struct WorkerProtocolTests {
+    final class Rig {
+        let network: Network
+        let worker: Worker
+        let inbox: Inbox
+        let toWorker: Outbox
+        let done = DispatchSemaphore(value: 0)
+
+        init(_ kind: NetworkKind) throws {
+            network = try kind.make()
+            worker = Worker(network: network, options: WorkerOptions(listen: kind.anyPort, threads: 1, memoryBytes: 1 << 30),
+                            logger: quietLogger("strata.worker"))
+            let endpoint = try worker.bind()
+            inbox = try network.bind(kind.anyPort)
+            toWorker = try network.connect(endpoint)
+            Thread { [worker, done] in try? worker.run(); done.signal() }.start()
+        }
+
+        func send(_ body: Strata_V1_Envelope.OneOf_Body, tensors: [WireTensor] = []) throws {
+            try toWorker.send(WireMessage(body, tensors: tensors), deadline: .now + .seconds(5))
+        }
+
+        func next() throws -> WireMessage {
+            guard let m = try inbox.receive(timeout: .seconds(60)) else { throw ClusterError.protocolViolation("no reply in 60 s") }
+            return m
+        }
+
+        func expectError(_ code: Strata_V1_ErrorCode, batch: UInt64, containing text: String) throws {
+            let m = try next()
+            guard case let .error(e) = m.body else { Issue.record("expected error, got \(m.kind)"); return }
+            #expect(e.code == code, "\(e.message)")
+            #expect(e.batchID == batch)
+            #expect(e.workerName == "solo")
+            #expect(e.message.contains(text), "\(e.message)")
+        }
+    }
+
+    static func entry(_ id: UInt64, start: Bool, position: Int, tokens: [Int]) -> Strata_V1_SequenceEntry {
+        var e = Strata_V1_SequenceEntry()
+        e.sequenceID = id
+        e.firstPosition = UInt32(position)
+        e.tokenCount = UInt32(tokens.count)
+        e.kvOps = (start ? [Strata_V1_KVOp.with { $0.start = .init() }] : []) + [Strata_V1_KVOp.with { $0.append = .init() }]
+        e.tokenIds = tokens.map { UInt32($0) }
+        e.sample = true
+        return e
+    }
+
+    static func batch(_ id: UInt64, plan: UInt64, _ entries: [Strata_V1_SequenceEntry]) -> Strata_V1_Batch {
+        var b = Strata_V1_Batch()
+        b.batchID = id
+        b.planID = plan
+        b.sequences = entries
+        return b
+    }
+
+    @Test(arguments: NetworkKind.allCases)
+    func badInputGetsTypedErrorsAndTheWorkerKeepsServing(_ kind: NetworkKind) throws {
+        let rig = try Rig(kind)
+        defer { try? rig.send(.shutdown(Strata_V1_Shutdown())); rig.done.wait() }
+
+        // Handshake.
+        var join = Strata_V1_Join()
+        join.protocolVersion = WireProtocol.version
+        join.replyEndpoint = rig.inbox.endpoint
+        join.workerName = "solo"
+        join.coordinatorID = 42
+        try rig.send(.join(join))
+        guard case let .hello(hello) = try rig.next().body else { Issue.record("expected hello"); return }
+        #expect(hello.workerName == "solo" && hello.coordinatorID == 42 && hello.protocolVersion == WireProtocol.version)
+        #expect(hello.capabilities.memoryBytes == 1 << 30 && hello.capabilities.threads == 1)
+
+        // A batch before any assignment.
+        try rig.send(.batch(Self.batch(1, plan: 9, [Self.entry(1, start: true, position: 0, tokens: [1])])))
+        try rig.expectError(.badAssignment, batch: 1, containing: "before any assignment")
+
+        // An assignment that cannot load, then one that can.
+        var a = Strata_V1_Assign()
+        a.modelPath = "/nonexistent/model.gguf"
+        a.layerStart = 0; a.layerEnd = 30; a.firstStage = true; a.lastStage = true
+        a.downstreamEndpoint = rig.inbox.endpoint
+        a.planID = 9
+        try rig.send(.assign(a))
+        guard case let .assignReply(bad) = try rig.next().body else { Issue.record("expected assign_reply"); return }
+        #expect(!bad.ok && bad.error.code == .modelLoad && bad.error.message.contains("/nonexistent/model.gguf"))
+        a.modelPath = TestAssets.smolLM2
+        try rig.send(.assign(a))
+        guard case let .assignReply(ok) = try rig.next().body else { Issue.record("expected assign_reply"); return }
+        #expect(ok.ok && ok.planID == 9 && ok.weightBytes > 100 << 20, "\(ok.error.message)")
+
+        // Undecodable frames.
+        try rig.toWorker.send(frames: [Frame(copying: [0xff, 0x00, 0x13, 0x37])], deadline: .now + .seconds(5))
+        try rig.expectError(.malformed, batch: 0, containing: "undecodable")
+        // Another plan's batch.
+        try rig.send(.batch(Self.batch(2, plan: 8, [Self.entry(1, start: true, position: 0, tokens: [1])])))
+        try rig.expectError(.badAssignment, batch: 2, containing: "plan 8")
+        // A sequence that was never started.
+        try rig.send(.batch(Self.batch(3, plan: 9, [Self.entry(5, start: false, position: 0, tokens: [1])])))
+        try rig.expectError(.unknownSequence, batch: 3, containing: "sequence 5")
+        // A token outside the vocabulary, and a position that does not follow the cache.
+        try rig.send(.batch(Self.batch(4, plan: 9, [Self.entry(6, start: true, position: 0, tokens: [1, 999_999])])))
+        try rig.expectError(.malformed, batch: 4, containing: "999999")
+        try rig.send(.batch(Self.batch(5, plan: 9, [Self.entry(7, start: true, position: 3, tokens: [1])])))
+        try rig.expectError(.malformed, batch: 5, containing: "position 3")
+        // Token ids that disagree with the row count never leave the sender: the codec refuses them.
+        var e = Self.entry(8, start: true, position: 0, tokens: [1, 2])
+        e.tokenCount = 3
+        #expect(throws: TransportError.self) { try rig.send(.batch(Self.batch(6, plan: 9, [e]))) }
+        // A message only coordinators receive.
+        try rig.send(.results(Strata_V1_Results()))
+        try rig.expectError(.unknownMessage, batch: 0, containing: "unexpected results")
+
+        // None of that left state behind: a real prompt gives LocalModel's first token, and the
+        // refused sequences (6, 7, 8) were never started, so starting them now works.
+        let ids = SmolLM2.tokenizer.encode(SmolLM2.prompts[0])
+        let expected = try SmolLM2.generate(try SmolLM2.local(), ids, 2)
+        try rig.send(.batch(Self.batch(7, plan: 9, [Self.entry(6, start: true, position: 0, tokens: ids)])))
+        guard case let .results(r) = try rig.next().body else { Issue.record("expected results"); return }
+        #expect(r.batchID == 7 && r.sequences.map(\.tokenID) == [UInt32(expected[0])])
+        var second = Self.entry(6, start: false, position: ids.count, tokens: [expected[0]])
+        second.wantsLogprobs = true
+        try rig.send(.batch(Self.batch(8, plan: 9, [second])))
+        guard case let .results(r2) = try rig.next().body else { Issue.record("expected results"); return }
+        #expect(r2.sequences.map(\.tokenID) == [UInt32(expected[1])])
+        #expect(r2.sequences[0].logprob < 0)
+
+        // Heartbeats are answered with the worker's state.
+        var hb = Strata_V1_Heartbeat()
+        hb.sequence = 77
+        try rig.send(.heartbeat(hb))
+        guard case let .heartbeat(back) = try rig.next().body else { Issue.record("expected heartbeat"); return }
+        #expect(back.sequence == 77 && back.workerName == "solo" && back.openSequences == 1)
+    }
+}
