@@ -5,8 +5,8 @@ import StrataModel
 /// Choices (matching how StrataModel loads weights):
 /// - linears: fp8 = 1 byte per parameter + one f32 scale per 128×128 block (`BlockScaledFP8Matrix`);
 ///   f32 = 4 bytes per parameter. Qwen2's q/k/v biases and all norms are f32.
-/// - the token embedding (first stage) and the output head (last stage) are stored like the
-///   linears, in the plan's precision. A head tied to the embedding shares its storage only when
+/// - the token embedding (first stage) and the output head (last stage) stay above FP8, as the
+///   engine loads them (`TablePrecision`): f16 in an fp8 plan, f32 in an f32 plan. A head tied to the embedding shares its storage only when
 ///   one stage holds both; otherwise the last stage keeps its own copy.
 /// - KV cache: f32 keys and values for `context × maxBatch` tokens per layer.
 public struct ModelFootprint: Sendable, Equatable {
@@ -32,8 +32,9 @@ public struct ModelFootprint: Sendable, Equatable {
         let mlp = 2 * linear(f, h) + linear(h, f)
         layerWeightBytes = attention + mlp + 2 * h * 4
         layerKVBytes = context * maxBatch * 2 * kv * 4
-        embeddingBytes = linear(c.vocabSize, h)
-        headBytes = linear(c.vocabSize, h)
+        let tableBytes = c.vocabSize * h * (precision == .fp8 ? 2 : 4)
+        embeddingBytes = tableBytes
+        headBytes = tableBytes
         finalNormBytes = h * 4
         tiedHead = c.tiedEmbeddings
         self.workspaceBytes = workspaceBytes
