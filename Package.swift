@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.29.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         .target(name: "StrataKernels", swiftSettings: fast),
@@ -44,10 +45,17 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "StrataModel", "StrataTokenizer", "StrataCluster",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataKernels", "StrataModel", "StrataTokenizer", "StrataCluster",
+                "StrataKernels", "StrataModel", "StrataTokenizer", "StrataCluster", "StrataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -70,6 +78,13 @@ let package = Package(
             dependencies: [
                 "StrataCluster", "StrataModel", "StrataTokenizer", "StrataWire", "StrataTestSupport", "StrataTransportTesting",
                 .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: [
+                "StrataServer", "StrataCluster", "StrataModel", "StrataTokenizer", "StrataTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
     ],
     swiftLanguageModes: [.v5]
