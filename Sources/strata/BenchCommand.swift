@@ -6,7 +6,7 @@ import StrataKernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernels on this machine.",
-        subcommands: [BenchKernels.self, BenchPipeline.self])
+        subcommands: [BenchKernels.self, BenchPipeline.self, BenchServe.self])
 }
 
 /// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
