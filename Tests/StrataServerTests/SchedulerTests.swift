@@ -125,7 +125,9 @@ struct SchedulerTests {
         let r = TokenRequest(prompt: [1, 2, 3], maxTokens: 60, sampling: .greedy, stopTokens: [])
         let a = try engine.submit(r), b = try engine.submit(r)
         // One running + one waiting: the third is refused with a retry hint; after a cancel, room again.
-        #expect(throws: EngineError.queueFull(retryAfterSeconds: 1)) { try engine.submit(r) }
+        do { _ = try engine.submit(r); Issue.record("a third request was accepted") } catch let e as EngineError {
+            if case .queueFull(let s) = e { #expect(s >= 1) } else { Issue.record("expected queueFull, got \(e)") }
+        }
         a.cancel()
         let c = try engine.submit(r)
         b.cancel(); c.cancel()
