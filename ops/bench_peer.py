@@ -100,7 +100,7 @@ def main():
         p.run(ids, generated, threads[-1])
 
     results = {}  # (engine, threads) -> list of (prefill, decode)
-    for _ in range(a.reps):
+    for rep in range(a.reps):
         for t in threads:
             _, pp, g, tg = run_strata(a.strata, a.q4, prompt, a.tokens, t)
             assert g == generated, "strata's greedy output changed between runs"
@@ -108,6 +108,8 @@ def main():
             for name, p in peers.items():
                 pp, tg, _ = p.run(ids, generated, t)
                 results.setdefault((name, t), []).append((pp, tg))
+            print(f"  rep {rep + 1} {t}t: " + "  ".join(f"{e} pp {v[-1][0]:.1f} tg {v[-1][1]:.1f}"
+                  for (e, th), v in results.items() if th == t), file=sys.stderr, flush=True)
 
     med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in results.items()}
     print(f"\ntokens/s (median of {a.reps}); prefill = {len(ids)}-token prompt, decode = {generated - 1} one-token steps")
