@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import StrataCluster
 import StrataModel
+import StrataServer
 import StrataTransport
 
 /// Options of `strata coordinator` and `strata up`.
@@ -41,6 +42,8 @@ struct ClusterRunOptions: ParsableArguments {
     func runCoordinator(_ cluster: ClusterConfig, children: LocalWorkers?) throws {
         let network = ZeroMQNetwork(context: try ZMQContext())
         let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions)
+        let metrics = ServerMetrics()
+        if prompt == nil { Serving.observe(coordinator, into: metrics) }
         children?.onUnexpectedExit = { name, status in
             coordinator.abort(ClusterError.workerFailed(worker: name, reason: "process exited with status \(status)"))
         }
@@ -64,14 +67,13 @@ struct ClusterRunOptions: ParsableArguments {
             stderr("\n\(Completion.speedLines(stats))\n")
             return
         }
-        let stop = DispatchSemaphore(value: 0)
-        let signals = Signals.onInterrupt { stop.signal() }
-        stderr("cluster ready: \(coordinator.plan.stages.count) workers; Ctrl-C stops\n")
-        stop.wait()
-        withExtendedLifetime(signals) {}
+        let served = Result {
+            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, heartbeatTimeout: Double(heartbeatTimeout))
+        }
         children?.expectExit()
         coordinator.shutdown(workers: children != nil)
         children?.stop()
+        try served.get()
     }
 }
 
