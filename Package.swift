@@ -84,7 +84,8 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataCluster", "StrataModel", "StrataTokenizer", "StrataTestSupport",
+                "StrataServer", "StrataCluster", "StrataModel", "StrataTokenizer", "StrataTransport", "StrataTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import StrataKernels
+import StrataModel
 
 /// `strata bench …`: micro-benchmarks of this machine.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernels on this machine.",
-        subcommands: [BenchKernels.self, BenchPipeline.self])
+        subcommands: [BenchKernels.self, BenchDecode.self, BenchPipeline.self, BenchServe.self])
 }
 
 /// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
@@ -55,4 +56,38 @@ struct BenchKernels: ParsableCommand {
         options.cpuTime = cpuTime
         KernelBench.run(options)
     }
+}
+
+extension SyntheticShape: ExpressibleByArgument {}
+
+/// `strata bench decode`: decode tok/s of N synthetic FP8 layers in a real shape vs the bandwidth bound.
+struct BenchDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decode through N synthetic FP8 decoder layers in DeepSeek LLM shapes; ratio to the bandwidth bound.")
+
+    @Option(help: "Model shape: \(SyntheticShape.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var shape: SyntheticShape = .deepSeekLLM7B
+
+    @Option(help: "Decoder layers (default: as many as fit in 6 GiB of weights; 7B: 30, 67B: 9).")
+    var layers: Int?
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed decode steps; the median is reported.")
+    var tokens: Int = 16
+
+    func options() -> DecodeBench.Options {
+        var o = DecodeBench.Options(shape: shape, layers: layers ?? DecodeBench.Options.defaultLayers(shape),
+                                    threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        o.tokens = tokens
+        return o
+    }
+
+    func validate() throws {
+        do { try options().validate() } catch let e as DecodeBenchError { throw ValidationError(e.description) }
+    }
+
+    func run() throws { try DecodeBench.run(options()) }
 }

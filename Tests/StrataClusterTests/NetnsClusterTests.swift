@@ -5,16 +5,8 @@ import Testing
 /// Several Linux boxes, for real: one worker per network namespace, the coordinator in another,
 /// joined by veth pairs through a bridge, with `tc netem` delay where the kernel has it
 /// (ops/netns-cluster). The completion must equal `strata generate`'s. Needs root; CI runs as root.
-@Suite(.serialized, .enabled(if: NetnsClusterTests.canRun, NetnsClusterTests.whyNot))
+@Suite(.serialized, .enabled(if: NetnsEnvironment.canRun, NetnsEnvironment.whyNot))
 struct NetnsClusterTests {
-    static let isRoot = getuid() == 0
-    static let hasIP = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
-    static var canRun: Bool { isRoot && hasIP && TestAssets.available(TestAssets.smolLM2) }
-    static var whyNot: Comment {
-        !isRoot ? "network-namespace test skipped: needs root (CAP_NET_ADMIN); CI runs it as root"
-            : !hasIP ? "network-namespace test skipped: iproute2 (ip) is not installed" : "SmolLM2 asset missing"
-    }
-
     static var script: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ops/netns-cluster").path
@@ -41,5 +33,16 @@ struct NetnsClusterTests {
         #expect(p.terminationStatus == 0, "\(stderr)")
         #expect(!local.stdout.isEmpty && stdout == local.stdout, "\(stderr)")
         #expect(stderr.contains("netns-cluster: "), "the script reports whether netem delay was applied")
+    }
+}
+
+/// Whether this machine can create network namespaces (root + iproute2), and why not.
+enum NetnsEnvironment {
+    static let isRoot = getuid() == 0
+    static let hasIP = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+    static var canRun: Bool { isRoot && hasIP && TestAssets.available(TestAssets.smolLM2) }
+    static var whyNot: Comment {
+        !isRoot ? "network-namespace test skipped: needs root (CAP_NET_ADMIN); CI runs it as root"
+            : !hasIP ? "network-namespace test skipped: iproute2 (ip) is not installed" : "SmolLM2 asset missing"
     }
 }

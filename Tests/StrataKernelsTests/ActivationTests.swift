@@ -97,4 +97,17 @@ import StrataKernels
             }
         }
     }
+
+    @Test func vectorLogSumExpMatchesDouble() {
+        var rng = TestRandom(seed: 21)
+        for n in [1, 2, 7, 8, 15, 16, 17, 33, 49152] {
+            let x = (0..<n).map { _ in rng.float() * 30 }
+            let m = Double(x.max()!)
+            let ref = m + Foundation.log(x.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) })
+            let got = x.withUnsafeBufferPointer { vectorLogSumExp($0.baseAddress!, count: n) }
+            #expect(abs(Double(got) - ref) <= 1e-6 * max(1, abs(ref)), "n \(n): \(got) vs \(ref)")
+        }
+        let inf: [Float] = [1, .infinity, 2]
+        #expect(inf.withUnsafeBufferPointer { vectorLogSumExp($0.baseAddress!, count: 3) } == .infinity)
+    }
 }

@@ -42,7 +42,13 @@ public final class Coordinator: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [UInt64: PendingBatch] = [:]
     private var lastSeen: [String: ContinuousClock.Instant] = [:]
+    private var openSequences: [String: Int] = [:]
     private var nextBatch: UInt64 = 1
+    private var submitted: [UInt64: UInt64] = [:]   // batch → unix nanos when pushed
+    /// Called with each finished batch's timings: per-stage compute seconds and per-hop transfer
+    /// seconds (hop "coordinator→w0", "w0→w1", …, "w2→coordinator"; includes queueing at the
+    /// receiver and, across boxes, clock skew).
+    public var onTimings: (@Sendable (_ stages: [(worker: String, seconds: Double)], _ hops: [(hop: String, seconds: Double)]) -> Void)?
     private var failure: ClusterError?
     private let stopping = Atomic()
     private var threads: [Thread] = []
@@ -211,6 +217,7 @@ public final class Coordinator: @unchecked Sendable {
         lock.lock()
         if let failure { lock.unlock(); throw failure }
         if let p { pending[b.batchID] = p }
+        if onTimings != nil { submitted[b.batchID] = unixNanos() }
         lock.unlock()
         do {
             try outboxes[0].send(WireMessage(.batch(b)), deadline: .now + options.heartbeatTimeout)
@@ -228,18 +235,36 @@ public final class Coordinator: @unchecked Sendable {
             guard let m else { continue }
             switch m.body {
             case let .results(r):
-                lock.lock(); let p = pending.removeValue(forKey: r.batchID); lock.unlock()
+                let arrived = unixNanos()
+                lock.lock()
+                let p = pending.removeValue(forKey: r.batchID)
+                let sent = submitted.removeValue(forKey: r.batchID)
+                lock.unlock()
                 p?.fulfill(.success(r))
+                if let sent, let observe = onTimings { report(r.timings, sent: sent, arrived: arrived, observe) }
             case let .error(e):
                 logger.warning("worker error", metadata: ["worker": "\(e.workerName)", "batch": "\(e.batchID)", "error": "\(e.message)"])
                 guard e.batchID != 0 else { continue }
                 lock.lock(); let p = pending.removeValue(forKey: e.batchID); lock.unlock()
                 p?.fulfill(.failure(ClusterError.workerFailed(worker: e.workerName, reason: e.message)))
             case let .heartbeat(h):
-                lock.lock(); lastSeen[h.workerName] = .now; lock.unlock()
+                lock.lock(); lastSeen[h.workerName] = .now; openSequences[h.workerName] = Int(h.openSequences); lock.unlock()
             default: continue
             }
         }
+    }
+
+    private func report(_ t: [Strata_V1_StageTiming], sent: UInt64, arrived: UInt64,
+                        _ observe: (_ stages: [(worker: String, seconds: Double)], _ hops: [(hop: String, seconds: Double)]) -> Void) {
+        func gap(_ a: UInt64, _ b: UInt64) -> Double { b >= a ? Double(b - a) * 1e-9 : 0 }
+        var hops: [(String, Double)] = []
+        var previous = ("coordinator", sent)
+        for s in t {
+            hops.append(("\(previous.0)→\(s.worker)", gap(previous.1, s.receivedUnixNanos)))
+            previous = (s.worker, s.sentUnixNanos)
+        }
+        hops.append(("\(previous.0)→coordinator", gap(previous.1, arrived)))
+        observe(t.map { ($0.worker, $0.computeSeconds) }, hops)
     }
 
     private func heartbeatLoop() {
@@ -270,12 +295,27 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    /// Workers currently answering heartbeats, and when each was last heard from.
-    public func health() -> [(worker: String, secondsSinceSeen: Double)] {
+    /// One worker's state as the coordinator last heard it.
+    public struct WorkerHealth: Sendable {
+        public var worker: String
+        public var layers: Range<Int>
+        public var secondsSinceSeen: Double
+        /// Sequences holding a KV cache on it, per its last heartbeat.
+        public var openSequences: Int
+    }
+
+    /// Every worker of the plan, and when each last answered a heartbeat.
+    public func health() -> [WorkerHealth] {
         lock.lock(); defer { lock.unlock() }
         let now = ContinuousClock.now
-        return plan.stages.map { s in (s.worker, lastSeen[s.worker].map { seconds(now - $0) } ?? .infinity) }
+        return plan.stages.map { s in
+            WorkerHealth(worker: s.worker, layers: s.layerRange, secondsSinceSeen: lastSeen[s.worker].map { seconds(now - $0) } ?? .infinity,
+                         openSequences: openSequences[s.worker] ?? 0)
+        }
     }
+
+    /// Why the cluster cannot run batches now (a lost worker, shutdown), or nil when it can.
+    public var failureReason: String? { lock.lock(); defer { lock.unlock() }; return failure.map { "\($0)" } }
 
     /// Stops the coordinator; with `workers`, tells every worker to exit first. Waiting batches fail.
     public func shutdown(workers: Bool) {

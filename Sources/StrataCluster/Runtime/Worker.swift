@@ -221,6 +221,10 @@ public final class Worker: @unchecked Sendable {
             report(.badAssignment, "batch \(b.batchID) is for plan \(b.planID), this worker runs plan \(planID)", batch: b.batchID)
             return
         }
+        var timing = Strata_V1_StageTiming()
+        timing.worker = name
+        timing.receivedUnixNanos = unixNanos()
+        let clock = ContinuousClock(), t0 = clock.now
         do {
             let entries = try PipelineWire.entries(b, first: slice.isFirst)
             let rows = ModelSlice.rows(entries), h = slice.config.hiddenSize
@@ -234,15 +238,20 @@ public final class Worker: @unchecked Sendable {
             }
             let out = try input.withUnsafeBufferPointer { try slice.step(entries, hidden: slice.isFirst ? nil : $0) }
             batchesRun += 1
+            timing.computeSeconds = seconds(t0.duration(to: clock.now))
             if slice.isLast {
                 var results = Strata_V1_Results()
                 results.batchID = b.batchID
+                timing.sentUnixNanos = unixNanos()
+                results.timings = b.timings + [timing]
                 let wants = Dictionary(b.sequences.map { ($0.sequenceID, $0.wantsLogprobs) }, uniquingKeysWith: { a, _ in a })
                 results.sequences = out.sampled.map { PipelineWire.result($0.sequence, $0.token, wantsLogprobs: wants[$0.sequence] ?? false) }
                 try downstream.send(WireMessage(.results(results)), deadline: .now + .seconds(30))
             } else {
                 var next = b
                 for i in next.sequences.indices { next.sequences[i].tokenIds = [] }
+                timing.sentUnixNanos = unixNanos()
+                next.timings.append(timing)
                 // Activations (rows, hidden); a batch of operations only (e.g. frees) carries none.
                 let tensors = rows == 0 ? [] : [WireTensor(encoding: UnsafeBufferPointer(out.hidden), shape: [rows, h], as: bf16 ? .bf16 : .f32)]
                 try downstream.send(WireMessage(.batch(next), tensors: tensors), deadline: .now + .seconds(30))
@@ -268,6 +277,13 @@ public final class Worker: @unchecked Sendable {
             logger.warning("could not send \(what)", metadata: ["to": "\(box.endpoint)", "error": "\(error)"])
         }
     }
+}
+
+/// Wall-clock time in nanoseconds since 1970 (comparable across processes and, roughly, boxes).
+func unixNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// A flag shared between threads.

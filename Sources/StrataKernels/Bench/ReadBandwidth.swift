@@ -1,13 +1,13 @@
 /// STREAM-style read-bandwidth probe: sums a large f32 buffer with 8-lane loads, each thread over
 /// its own contiguous slice — the access pattern of the GEMV, without the arithmetic.
-final class ReadBandwidthProbe {
+public final class ReadBandwidthProbe {
     let count: Int
     let buffer: UnsafeMutablePointer<Float>
     /// Keeps the sums observable so the loads are not optimized away.
     private(set) var sink: Float = 0
 
     /// A buffer of `bytes` (rounded down to 64 bytes), touched once so its pages exist.
-    init(bytes: Int) {
+    public init(bytes: Int) {
         count = bytes / 64 * 16
         buffer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
@@ -15,11 +15,12 @@ final class ReadBandwidthProbe {
     }
     deinit { buffer.deallocate() }
 
-    var bytes: Int { count * 4 }
+    /// Bytes read per pass.
+    public var bytes: Int { count * 4 }
 
     /// One pass over the whole buffer on `pool`, in 4 MiB chunks taken in order by the threads —
     /// the scheduling the GEMV uses.
-    func pass(pool: ThreadPool) {
+    public func pass(pool: ThreadPool) {
         let chunkVectors = (4 << 20) / 256  // 64-float groups per chunk
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / 64 / chunkVectors + 1)
         defer { sums.deallocate() }

@@ -39,7 +39,7 @@ public struct Sampler: Sendable {
 
     /// Samples from `logits` (vocab,), which it may modify, and records the choice.
     public mutating func sample(_ logits: UnsafeMutablePointer<Float>, count n: Int, topLogprobs: Int = 0) -> SampledToken {
-        let logZ = logSumExp(logits, n)
+        let logZ = vectorLogSumExp(logits, count: n)
         let top = topLogprobs > 0 ? topIndices(logits, n, topLogprobs).map { (token: $0, logprob: logits[$0] - logZ) } : []
         let replaced = applyPenalties(logits, n)
         let choice = parameters.temperature == 0 ? argmax(logits, count: n) : draw(logits, n)

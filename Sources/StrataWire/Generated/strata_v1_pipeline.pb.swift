@@ -256,6 +256,28 @@ public nonisolated struct Strata_V1_SequenceEntry: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// When one stage had a batch (wall clock, so hop times across boxes include clock skew).
+public nonisolated struct Strata_V1_StageTiming: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var worker: String = String()
+
+  /// the stage took the batch from its inbox
+  public var receivedUnixNanos: UInt64 = 0
+
+  /// its output was handed to the downstream socket
+  public var sentUnixNanos: UInt64 = 0
+
+  /// time in the forward pass (and sampling on the last stage)
+  public var computeSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// One step of work. The first stage receives token ids in the sequences; later stages receive one
 /// activation tensor frame [sum(token_count), hidden] described by Envelope.tensors.
 public nonisolated struct Strata_V1_Batch: Sendable {
@@ -268,6 +290,9 @@ public nonisolated struct Strata_V1_Batch: Sendable {
   public var planID: UInt64 = 0
 
   public var sequences: [Strata_V1_SequenceEntry] = []
+
+  /// Appended by each stage as the batch passes (metrics: per-stage compute, per-hop transfer).
+  public var timings: [Strata_V1_StageTiming] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -317,6 +342,9 @@ public nonisolated struct Strata_V1_Results: Sendable {
   public var batchID: UInt64 = 0
 
   public var sequences: [Strata_V1_SequenceResult] = []
+
+  /// The batch's StageTimings, the last stage's included.
+  public var timings: [Strata_V1_StageTiming] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -765,9 +793,54 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
   }
 }
 
+nonisolated extension Strata_V1_StageTiming: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StageTiming"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}worker\0\u{3}received_unix_nanos\0\u{3}sent_unix_nanos\0\u{3}compute_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.worker) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.receivedUnixNanos) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sentUnixNanos) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.computeSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.worker.isEmpty {
+      try visitor.visitSingularStringField(value: self.worker, fieldNumber: 1)
+    }
+    if self.receivedUnixNanos != 0 {
+      try visitor.visitSingularUInt64Field(value: self.receivedUnixNanos, fieldNumber: 2)
+    }
+    if self.sentUnixNanos != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentUnixNanos, fieldNumber: 3)
+    }
+    if self.computeSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.computeSeconds, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_StageTiming, rhs: Strata_V1_StageTiming) -> Bool {
+    if lhs.worker != rhs.worker {return false}
+    if lhs.receivedUnixNanos != rhs.receivedUnixNanos {return false}
+    if lhs.sentUnixNanos != rhs.sentUnixNanos {return false}
+    if lhs.computeSeconds != rhs.computeSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Strata_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Batch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{3}plan_id\0\u{1}sequences\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{3}plan_id\0\u{1}sequences\0\u{1}timings\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -778,6 +851,7 @@ nonisolated extension Strata_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.batchID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.sequences) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.timings) }()
       default: break
       }
     }
@@ -793,6 +867,9 @@ nonisolated extension Strata_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.sequences.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.sequences, fieldNumber: 3)
     }
+    if !self.timings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.timings, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -800,6 +877,7 @@ nonisolated extension Strata_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.batchID != rhs.batchID {return false}
     if lhs.planID != rhs.planID {return false}
     if lhs.sequences != rhs.sequences {return false}
+    if lhs.timings != rhs.timings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -887,7 +965,7 @@ nonisolated extension Strata_V1_SequenceResult: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Strata_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Results"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}sequences\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}sequences\0\u{1}timings\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -897,6 +975,7 @@ nonisolated extension Strata_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._M
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.batchID) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.sequences) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.timings) }()
       default: break
       }
     }
@@ -909,12 +988,16 @@ nonisolated extension Strata_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.sequences.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.sequences, fieldNumber: 2)
     }
+    if !self.timings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.timings, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_Results, rhs: Strata_V1_Results) -> Bool {
     if lhs.batchID != rhs.batchID {return false}
     if lhs.sequences != rhs.sequences {return false}
+    if lhs.timings != rhs.timings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

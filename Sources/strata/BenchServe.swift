@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import StrataCluster
+
+/// `strata bench serve`: concurrent streaming completions against a running OpenAI-compatible
+/// server (`--url`), or against a cluster it starts with `strata up --config` (`--config`).
+/// Reports, per concurrency level, aggregate and per-stream decode tokens/s and TTFT percentiles,
+/// and the aggregate ratio of the highest level to one stream.
+struct BenchServe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Concurrent streaming requests against the OpenAI API: tokens/s and TTFT percentiles.")
+
+    @Option(help: "Base URL of a running server, e.g. http://127.0.0.1:8080.")
+    var url: String?
+    @Option(help: "cluster.yaml to start with `strata up` when no --url is given.")
+    var config: String = "cluster.yaml"
+    @Option(help: "Concurrent streams (the top level; 1 is always measured too).")
+    var concurrency: Int = 8
+    @Option(help: "Tokens per request.")
+    var tokens: Int = 64
+    @Option(help: "Rounds per level; medians over rounds are reported.")
+    var rounds: Int = 3
+    @Option(help: "Bearer API key, if the server needs one.")
+    var apiKey: String?
+
+    static let prompts = [
+        "The history of the printing press begins", "Once upon a time, in a small village,",
+        "The three laws of thermodynamics are", "A good recipe for bread needs", "In the year 2050, cities will",
+        "The most important idea in computer science is", "Mountains are formed when", "The best way to learn a language is",
+    ]
+
+    struct StreamResult { var ttft: Double; var tokens: Int; var decodeSeconds: Double; var end: Double }
+
+    func validate() throws {
+        guard concurrency >= 1, tokens >= 2, rounds >= 1 else { throw ValidationError("--concurrency, --rounds ≥ 1, --tokens ≥ 2") }
+    }
+
+    func run() throws {
+        var child: Process?
+        let base: String
+        if let url { base = url } else {
+            let cluster = try ClusterConfig.load(path: config, homeDirectory: NSHomeDirectory())
+            base = "http://\(cluster.coordinator.http)"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            p.arguments = ["up", "--config", config, "--log-level", "warning"]
+            try p.run()
+            child = p
+        }
+        defer { if let child, child.isRunning { child.interrupt(); child.waitUntilExit() } }
+        let client = try HTTPStreamClient(url: base)
+        let model = try waitForModel(client, child: child)
+        print("server: \(base), model: \(model), \(tokens) tokens per request, \(rounds) rounds")
+        var aggregate: [Int: Double] = [:]
+        for level in Array(Set([1, concurrency])).sorted() {
+            var rates: [Double] = [], perStream: [Double] = [], ttfts: [Double] = []
+            for _ in 0..<rounds {
+                let t0 = Date()
+                let results = try runLevel(client, model: model, level: level)
+                let wall = (results.map(\.end).max() ?? 0) - t0.timeIntervalSince1970
+                rates.append(Double(results.reduce(0) { $0 + $1.tokens }) / wall)
+                perStream += results.map { Double(max($0.tokens - 1, 0)) / max($0.decodeSeconds, 1e-9) }
+                ttfts += results.map(\.ttft)
+            }
+            aggregate[level] = median(rates)
+            print("concurrency \(level): aggregate \(fmt(median(rates))) tok/s, per stream \(fmt(median(perStream))) tok/s, "
+                + "TTFT p50 \(ms(percentile(ttfts, 0.5))) p90 \(ms(percentile(ttfts, 0.9))) p99 \(ms(percentile(ttfts, 0.99))) ms")
+        }
+        print("serve_throughput_ratio_c\(concurrency)_vs_c1: \(String(format: "%.2f", aggregate[concurrency]! / aggregate[1]!))")
+    }
+
+    private func ms(_ s: Double) -> String { String(format: "%.0f", s * 1000) }
+
+    private func waitForModel(_ client: HTTPStreamClient, child: Process?) throws -> String {
+        let deadline = Date().addingTimeInterval(180)
+        while Date() < deadline {
+            if let child, !child.isRunning { throw ValidationError("strata up exited with status \(child.terminationStatus)") }
+            var body = ""
+            if let status = try? client.request(method: "GET", path: "/v1/models", body: nil, headers: auth(), onLine: { body += $0 }),
+               status == 200,
+               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+               let data = json["data"] as? [[String: Any]], let id = data.first?["id"] as? String {
+                return id
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw ValidationError("no server answered /v1/models at \(client.host):\(client.port) within 180 s")
+    }
+
+    private func auth() -> [String: String] { apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:] }
+
+    private func runLevel(_ client: HTTPStreamClient, model: String, level: Int) throws -> [StreamResult] {
+        let results = LockedArray<StreamResult>()
+        let failures = LockedArray<String>()
+        DispatchQueue.concurrentPerform(iterations: level) { i in
+            do { results.append(try stream(client, model: model, prompt: Self.prompts[i % Self.prompts.count])) } catch {
+                failures.append("\(error)")
+            }
+        }
+        if let f = failures.items.first { throw ValidationError("a stream failed: \(f)") }
+        return results.items
+    }
+
+    private func stream(_ client: HTTPStreamClient, model: String, prompt: String) throws -> StreamResult {
+        let body: [String: Any] = ["model": model, "prompt": prompt, "max_tokens": tokens, "temperature": 0,
+                                   "stream": true, "ignore_eos": true, "stream_options": ["include_usage": true]]
+        let start = Date().timeIntervalSince1970
+        var first: Double?, last = start, count = 0, usage: Int?
+        var errorText = ""
+        let status = try client.request(method: "POST", path: "/v1/completions", body: try JSONSerialization.data(withJSONObject: body),
+                                        headers: auth()) { line in
+            errorText += line
+            guard line.hasPrefix("data: "), line != "data: [DONE]",
+                  let json = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] else { return }
+            if let u = json["usage"] as? [String: Any], let c = u["completion_tokens"] as? Int { usage = c }
+            if let choices = json["choices"] as? [[String: Any]], let text = choices.first?["text"] as? String, !text.isEmpty {
+                let now = Date().timeIntervalSince1970
+                if first == nil { first = now }
+                last = now
+                count += 1
+            }
+        }
+        guard status == 200 else { throw ValidationError("HTTP \(status): \(errorText.prefix(300))") }
+        let f = first ?? last
+        return StreamResult(ttft: f - start, tokens: usage ?? count, decodeSeconds: last - f, end: last)
+    }
+}
+
+func percentile(_ xs: [Double], _ p: Double) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]
+}
+
+final class LockedArray<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [T] = []
+    func append(_ x: T) { lock.lock(); storage.append(x); lock.unlock() }
+    var items: [T] { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
