@@ -18,6 +18,8 @@ struct ClusterRunOptions: ParsableArguments {
     var joinTimeout: Int = 120
     @Option(help: "Seconds without heartbeats before a worker is declared lost.")
     var heartbeatTimeout: Int = 30
+    @Option(help: "Batches the server keeps in flight (default: one per worker, so every stage computes at once; 1 suits several workers sharing one small box).")
+    var lanes: Int?
     @Flag(help: "Send activations between stages as bf16 (half the bytes, for slow links).")
     var bf16Activations = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning with --prompt, else info).")
@@ -25,6 +27,7 @@ struct ClusterRunOptions: ParsableArguments {
 
     func validate() throws {
         guard joinTimeout > 0, heartbeatTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        if let lanes, lanes < 1 { throw ValidationError("--lanes must be at least 1") }
     }
 
     var coordinatorOptions: CoordinatorOptions {
@@ -68,7 +71,8 @@ struct ClusterRunOptions: ParsableArguments {
             return
         }
         let served = Result {
-            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, heartbeatTimeout: Double(heartbeatTimeout))
+            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, heartbeatTimeout: Double(heartbeatTimeout),
+                            lanes: lanes)
         }
         children?.expectExit()
         coordinator.shutdown(workers: children != nil)

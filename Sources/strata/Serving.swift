@@ -20,10 +20,11 @@ enum Serving {
     }
 
     /// Serves until SIGINT/SIGTERM; returns once in-flight requests have drained.
-    static func run(cluster: ClusterConfig, coordinator: Coordinator, metrics: ServerMetrics, heartbeatTimeout: Double) throws {
+    static func run(cluster: ClusterConfig, coordinator: Coordinator, metrics: ServerMetrics, heartbeatTimeout: Double,
+                    lanes: Int?) throws {
         let (tokenizer, stops) = try Completion.tokenizer(modelPath: cluster.modelPath)
         let template = try? ChatTemplate.load(modelPath: cluster.modelPath)
-        let engine = Scheduler(model: ClusterModel(coordinator: coordinator), lanes: coordinator.plan.stages.count,
+        let engine = Scheduler(model: ClusterModel(coordinator: coordinator), lanes: lanes ?? coordinator.plan.stages.count,
                                maxBatch: cluster.maxBatch, maxQueue: max(16, 4 * cluster.maxBatch), contextLength: cluster.context)
         defer { engine.shutdown() }
         let (host, port) = try hostPort(cluster.coordinator.http)
