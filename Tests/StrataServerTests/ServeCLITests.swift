@@ -75,6 +75,6 @@ struct ServeCLITests {
         // Ctrl-C: the server drains and every process exits cleanly.
         up.interrupt()
         up.waitUntilExit()
-        #expect(up.terminationStatus == 0, String(decoding: upErr.fileHandleForReading.availableData, as: UTF8.self))
+        #expect(up.terminationStatus == 0, "\(String(decoding: upErr.fileHandleForReading.availableData, as: UTF8.self))")
     }
 }
