@@ -90,11 +90,19 @@ enum SmolLM2 {
 
     static let tokenizer: Tokenizer = try! Tokenizer(gguf: ModelSource(path: TestAssets.smolLM2).gguf!)
 
-    /// Greedy (or seeded) tokens from any forward pass.
+    private static let localLock = NSLock()
+    nonisolated(unsafe) private static var nextLocalSession: UInt64 = 1 << 40
+
+    /// Greedy (or seeded) tokens from any forward pass. The shared `LocalModel` is not thread-safe
+    /// and suites run in parallel, so its uses are serialized and get their own session ids.
     static func generate(_ m: ForwardPass, _ ids: [Int], _ n: Int, sampling: SamplingParameters = .greedy,
                          session: UInt64 = 1) throws -> [Int] {
         var out: [Int] = []
-        try Generator(model: m, stopTokens: []).generate(prompt: ids, maxTokens: n, sampling: sampling, session: session) { out.append($0) }
+        var id = session
+        let isLocal = m is LocalModel
+        if isLocal { localLock.lock(); nextLocalSession += 1; id = nextLocalSession }
+        defer { if isLocal { localLock.unlock() } }
+        try Generator(model: m, stopTokens: []).generate(prompt: ids, maxTokens: n, sampling: sampling, session: id) { out.append($0) }
         return out
     }
 }
