@@ -188,6 +188,26 @@ def too_long(client, model):
     raise CheckFailed("max_tokens beyond the context was accepted")
 
 
+@check("16 concurrent streaming requests: each equals the same request served alone")
+def concurrent(client, model):
+    from concurrent.futures import ThreadPoolExecutor
+    prompts = ["The three primary colors are", "Once upon a time, in a small village,", "def fibonacci(n):",
+               "The capital of France is", "Water boils at", "My favourite book is"]
+    def params(i):
+        p = dict(model=model, prompt=prompts[i % len(prompts)] + " and" * (i // len(prompts)), max_tokens=12 + i % 5)
+        # greedy for most; seeded sampling for some (each request keeps its own random stream)
+        return dict(p, temperature=0) if i % 4 else dict(p, temperature=0.8, seed=100 + i)
+    def streamed(i):
+        chunks = client.completions.create(stream=True, **params(i))
+        return "".join(ch.choices[0].text for ch in chunks if ch.choices)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        together = list(pool.map(streamed, range(16)))
+    alone = [client.completions.create(**params(i)).choices[0].text for i in range(16)]
+    bad = [i for i in range(16) if together[i] != alone[i]]
+    expect(not bad, f"requests {bad} differ when served together: {[(together[i], alone[i]) for i in bad][:2]}")
+    expect(all(alone), "an empty completion")
+
+
 @check("still serving after the bad requests")
 def still_serving(client, model):
     r = client.completions.create(model=model, prompt=PROMPT, max_tokens=4, temperature=0)
@@ -203,7 +223,7 @@ def main():
     args = ap.parse_args()
     client = openai.OpenAI(base_url=args.base_url, api_key=args.api_key, timeout=args.timeout, max_retries=0)
     for fn in (models, completions, completion_logprobs, chat, streaming, stop_sequences, seeds, bad_request,
-               malformed, unknown_model, too_long, still_serving):
+               malformed, unknown_model, too_long, concurrent, still_serving):
         fn(client, args.model)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed: {', '.join(FAILURES)}")

@@ -24,8 +24,10 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
     deinit { codes.deallocate(); scales.deallocate() }
 
-    /// Quantizes an f32 matrix block by block: scale = amax/448 (1 for an all-zero block),
-    /// codes = round-to-nearest-even(clamp(w / scale, ±448)).
+    /// Quantizes an f32 matrix block by block: scale = the multiple amax/448 · (1 + k/128),
+    /// k = 0…16, with the smallest squared reconstruction error (1 for an all-zero block; see
+    /// FP8ScaleSearch.swift for the rule and its reasons), codes = round-to-nearest-even(clamp(w /
+    /// scale, ±448)).
     /// `fillRows(start, count, out)` writes rows [start, start+count) of W as f32 into `out`.
     public convenience init(rows: Int, cols: Int, quantizing fillRows: (Int, Int, UnsafeMutablePointer<Float>) throws -> Void) rethrows {
         self.init(rows: rows, cols: cols)
@@ -57,9 +59,7 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         let rb = r0 / 128
         for cb in 0..<scaleColumns {
             let c0 = cb * 128, w = min(128, cols - c0)
-            var amax: Float = 0
-            for r in 0..<n { for c in 0..<w { amax = max(amax, abs(tile[r * cols + c0 + c])) } }
-            let scale: Float = amax > 0 ? amax / E4M3.max : 1
+            let scale = Self.blockScale(tile + c0, rows: n, cols: w, stride: cols)
             scales[rb * scaleColumns + cb] = scale
             for r in 0..<n {
                 for c in 0..<w {

@@ -93,11 +93,18 @@ struct BenchServe: ParsableCommand {
     private func runLevel(_ client: HTTPStreamClient, model: String, level: Int) throws -> [StreamResult] {
         let results = LockedArray<StreamResult>()
         let failures = LockedArray<String>()
-        DispatchQueue.concurrentPerform(iterations: level) { i in
-            do { results.append(try stream(client, model: model, prompt: Self.prompts[i % Self.prompts.count])) } catch {
-                failures.append("\(error)")
-            }
+        // One thread per stream (concurrentPerform would run only as many as there are cores).
+        let group = DispatchGroup()
+        for i in 0..<level {
+            group.enter()
+            Thread {
+                do { results.append(try stream(client, model: model, prompt: Self.prompts[i % Self.prompts.count])) } catch {
+                    failures.append("\(error)")
+                }
+                group.leave()
+            }.start()
         }
+        group.wait()
         if let f = failures.items.first { throw ValidationError("a stream failed: \(f)") }
         return results.items
     }

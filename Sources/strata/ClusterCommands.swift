@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import StrataCluster
 import StrataModel
+import StrataServer
 import StrataTransport
 
 /// Options of `strata coordinator` and `strata up`.
@@ -17,6 +18,8 @@ struct ClusterRunOptions: ParsableArguments {
     var joinTimeout: Int = 120
     @Option(help: "Seconds without heartbeats before a worker is declared lost.")
     var heartbeatTimeout: Int = 30
+    @Option(help: "Batches the server keeps in flight (default: one per worker, so every stage computes at once; 1 suits several workers sharing one small box).")
+    var lanes: Int?
     @Flag(help: "Send activations between stages as bf16 (half the bytes, for slow links).")
     var bf16Activations = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning with --prompt, else info).")
@@ -24,6 +27,7 @@ struct ClusterRunOptions: ParsableArguments {
 
     func validate() throws {
         guard joinTimeout > 0, heartbeatTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        if let lanes, lanes < 1 { throw ValidationError("--lanes must be at least 1") }
     }
 
     var coordinatorOptions: CoordinatorOptions {
@@ -41,6 +45,8 @@ struct ClusterRunOptions: ParsableArguments {
     func runCoordinator(_ cluster: ClusterConfig, children: LocalWorkers?) throws {
         let network = ZeroMQNetwork(context: try ZMQContext())
         let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions)
+        let metrics = ServerMetrics()
+        if prompt == nil { Serving.observe(coordinator, into: metrics) }
         children?.onUnexpectedExit = { name, status in
             coordinator.abort(ClusterError.workerFailed(worker: name, reason: "process exited with status \(status)"))
         }
@@ -64,14 +70,14 @@ struct ClusterRunOptions: ParsableArguments {
             stderr("\n\(Completion.speedLines(stats))\n")
             return
         }
-        let stop = DispatchSemaphore(value: 0)
-        let signals = Signals.onInterrupt { stop.signal() }
-        stderr("cluster ready: \(coordinator.plan.stages.count) workers; Ctrl-C stops\n")
-        stop.wait()
-        withExtendedLifetime(signals) {}
+        let served = Result {
+            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, heartbeatTimeout: Double(heartbeatTimeout),
+                            lanes: lanes)
+        }
         children?.expectExit()
         coordinator.shutdown(workers: children != nil)
         children?.stop()
+        try served.get()
     }
 }
 

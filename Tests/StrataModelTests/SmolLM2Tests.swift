@@ -77,19 +77,24 @@ struct SmolLM2Tests {
         }
     }
 
-    /// FP8 keeps at least 3 of llama.cpp's tokens. Where llama.cpp's first choice wins by a near-tie
-    /// (< 0.25 logits), FP8's rounding may pick another of its top 3; that is asserted instead.
+    /// FP8 keeps at least 3 of llama.cpp's tokens on every prompt (issue 2's criterion).
+    ///
+    /// Near ties: E4M3's 3-bit mantissa adds about 0.4 logit (σ) of rounding noise to the first
+    /// logits here, and llama.cpp's own first-token margin on "人工智能的未来" is only 0.155, so which
+    /// way a tie falls depends on the deterministic rounding. With scale = amax/448 the Chinese prompt
+    /// started with llama.cpp's third choice ("，"); the per-block MSE scale search
+    /// (FP8ScaleSearch.swift) picks its first with a margin of +0.40. A change to the weights or to
+    /// the rounding rule can flip such a prompt again: the margin is printed for that reason.
     @Test func fp8AgreesWithLlamaCpp() throws {
         let m = try Self.model(.fp8)
         for p in Self.llamaCpp.prompts {
             let got = try Self.greedy(m, p.prompt_ids, p.greedy_ids.count)
             let agree = Self.agreement(got, p.greedy_ids)
-            print("smollm2 fp8 agrees with llama.cpp for \(agree)/32 tokens (first-token margin \(p.firstMargin)): \(p.prompt.debugDescription)")
-            if p.firstMargin < 0.25 {
-                #expect(p.top5.prefix(3).map { Int($0[0]) }.contains(got[0]), "\(p.prompt.debugDescription): first token \(got[0]) not in llama.cpp's top 3")
-            } else {
-                #expect(agree >= 3, "\(p.prompt.debugDescription): agrees for \(agree) tokens, need 3; got \(got)")
-            }
+            let logits = try Self.firstLogits(m, p.prompt_ids)
+            let first = Int(p.top5[0][0])
+            let rival = logits.indices.filter { $0 != first }.max { logits[$0] < logits[$1] }!
+            print("smollm2 fp8 agrees with llama.cpp for \(agree)/32 tokens (llama.cpp first-token margin \(p.firstMargin), ours \(logits[first] - logits[rival])): \(p.prompt.debugDescription)")
+            #expect(agree >= 3, "\(p.prompt.debugDescription): agrees for \(agree) tokens, need 3; got \(got)")
         }
     }
 

@@ -31,8 +31,13 @@ public enum StrataCLI {
 
     /// Runs `strata args…` to completion, feeding `stdin`.
     public static func run(_ args: [String], stdin: String = "") throws -> Result {
+        try runTool(executable, args, stdin: stdin)
+    }
+
+    /// Runs any program to completion, feeding `stdin`.
+    public static func runTool(_ path: String, _ args: [String], stdin: String = "") throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
+        p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out; p.standardError = err; p.standardInput = inp

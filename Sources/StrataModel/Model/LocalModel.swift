@@ -47,17 +47,18 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
     public func step(_ batch: [SequenceStep]) throws -> [SampledToken] {
         let rows = try hiddenStates(batch)  // (Σ tokens, hidden), after the final norm
         defer { rows.deallocate() }
-        let h = config.hiddenSize, v = config.vocabSize
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: v)
-        defer { logits.deallocate() }
-        var out: [SampledToken] = []
+        let h = config.hiddenSize
+        var last: [Int] = []   // each sequence's last row
         var end = 0
-        for s in batch {
-            end += s.tokens.count
-            head.forward(rows + (end - 1) * h, batch: 1, into: logits, pool: pool)   // (hidden,) -> (vocab,)
-            out.append(sessions[s.session]!.sampler.sample(logits, count: v, topLogprobs: s.topLogprobs))
+        for s in batch { end += s.tokens.count; last.append(end - 1) }
+        let picked = UnsafeMutablePointer<Float>.allocate(capacity: last.count * h)
+        defer { picked.deallocate() }
+        for (i, r) in last.enumerated() { (picked + i * h).update(from: rows + r * h, count: h) }
+        var i = 0
+        return HeadSampling.sample(rows: picked, count: last.count, head: head, vocab: config.vocabSize, pool: pool) { logits, n in
+            defer { i += 1 }
+            return sessions[batch[i].session]!.sampler.sample(logits, count: n, topLogprobs: batch[i].topLogprobs)
         }
-        return out
     }
 
     /// Appends `tokens` to a session and returns the logits of every position, (count, vocab).

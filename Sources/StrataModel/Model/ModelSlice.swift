@@ -81,6 +81,7 @@ public final class ModelSlice: @unchecked Sendable {
     private var samplers: [UInt64: Sampler] = [:]
     private var buffer: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
     private var bufferRows = 0
+    private var normed: [Float] = []   // (sampled rows, hidden) after the final norm
 
     public var isFirst: Bool { embedding != nil }
     public var isLast: Bool { head != nil }
@@ -140,20 +141,29 @@ public final class ModelSlice: @unchecked Sendable {
         stack.forward(x, entries: batch, pool: pool)
         var sampled: [(UInt64, SampledToken)] = []
         if let head, let finalNorm {
-            let v = config.vocabSize
-            let logits = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: h)
-            defer { logits.deallocate(); row.deallocate() }
+            // Final norm of each sampling entry's last row, then one head pass over all of them.
+            var picks: [SliceEntry] = []
             var end = 0
             for e in entries {
                 end += e.tokenCount
                 guard e.sample, e.tokenCount > 0 else { continue }
-                finalNorm.withUnsafeBufferPointer { w in
-                    rmsNorm(x + (end - 1) * h, weight: w.baseAddress!, count: h, eps: Float(config.rmsNormEps), into: row)
+                if normed.count < (picks.count + 1) * h { normed += [Float](repeating: 0, count: h * max(1, picks.count)) }
+                normed.withUnsafeMutableBufferPointer { n in
+                    finalNorm.withUnsafeBufferPointer { w in
+                        rmsNorm(x + (end - 1) * h, weight: w.baseAddress!, count: h, eps: Float(config.rmsNormEps),
+                                into: n.baseAddress! + picks.count * h)
+                    }
                 }
-                head.forward(row, batch: 1, into: logits, pool: pool)   // (hidden,) -> (vocab,)
-                sampled.append((e.sequence, samplers[e.sequence]!.sample(logits, count: v, topLogprobs: e.topLogprobs)))
+                picks.append(e)
             }
+            var i = 0
+            let tokens = normed.withUnsafeMutableBufferPointer { n in
+                HeadSampling.sample(rows: n.baseAddress!, count: picks.count, head: head, vocab: config.vocabSize, pool: pool) { logits, v in
+                    defer { i += 1 }
+                    return samplers[picks[i].sequence]!.sample(logits, count: v, topLogprobs: picks[i].topLogprobs)
+                }
+            }
+            sampled = zip(picks, tokens).map { ($0.sequence, $1) }
         }
         return (UnsafeMutableBufferPointer(start: x, count: rows * h), sampled)
     }
@@ -235,5 +245,32 @@ public final class ModelSlice: @unchecked Sendable {
             case .free: release(e.sequence)
             }
         }
+    }
+}
+
+/// The output head over several rows at once (its weights read once per step, not once per
+/// sequence), then one sampling call per row. Kernels are batch-invariant, so each row's logits
+/// are bit-identical to a one-row pass. Rows go through the head in chunks to bound the logits
+/// buffer (chunk × vocab floats).
+public enum HeadSampling {
+    public static let chunk = 16
+
+    /// rows (count, hidden) → one `sample(logits, vocab)` call per row, in order.
+    public static func sample(rows: UnsafeMutablePointer<Float>, count: Int, head: LinearWeight, vocab: Int, pool: ThreadPool,
+                              _ sample: (UnsafeMutablePointer<Float>, Int) -> SampledToken) -> [SampledToken] {
+        guard count > 0 else { return [] }
+        let h = head.cols
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(count, chunk) * vocab)
+        defer { logits.deallocate() }
+        var out: [SampledToken] = []
+        out.reserveCapacity(count)
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            head.forward(rows + start * h, batch: n, into: logits, pool: pool)   // (n, hidden) -> (n, vocab)
+            for r in 0..<n { out.append(sample(logits + r * vocab, vocab)) }
+            start += n
+        }
+        return out
     }
 }

@@ -13,6 +13,8 @@ struct GenerationOptions: Decodable, Sendable {
     var n: Int?
     var stream: Bool
     var includeUsage: Bool
+    /// vLLM's extension: keep generating through EOS until max_tokens (benchmarks).
+    var ignoreEOS: Bool
 
     enum CodingKeys: String, CodingKey {
         case model, temperature, seed, stop, n, stream
@@ -20,6 +22,7 @@ struct GenerationOptions: Decodable, Sendable {
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
         case streamOptions = "stream_options", logitBias = "logit_bias", bestOf = "best_of"
         case responseFormat = "response_format"
+        case ignoreEOS = "ignore_eos"
     }
 
     struct StreamOptions: Decodable { var include_usage: Bool? }
@@ -28,6 +31,7 @@ struct GenerationOptions: Decodable, Sendable {
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decode(String.self, forKey: .model)
+        ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS) ?? false
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)

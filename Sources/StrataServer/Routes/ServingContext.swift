@@ -57,7 +57,7 @@ struct ServingContext: Sendable {
         if sampling.topP == 0 { sampling.topP = 1; sampling.temperature = 0 }  // only the top token survives: greedy
         do { try sampling.validate() } catch { throw .invalidRequest("\(error)") }
         return TokenRequest(prompt: prompt, maxTokens: asked?.value ?? limit - prompt.count, sampling: sampling,
-                            topLogprobs: topLogprobs, stopTokens: stopTokens)
+                            topLogprobs: topLogprobs, stopTokens: o.ignoreEOS ? [] : stopTokens)
     }
 
     /// Queues the request with the engine; its refusals become 429 / 400 / 503.
