@@ -18,7 +18,7 @@ final class RawHTTPConnection {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -36,7 +36,7 @@ final class RawHTTPConnection {
         }
     }
 
-    /// Reads until the received text contains `marker` (or the peer closes / 10 s pass).
+    /// Reads until the received text contains `marker` (or the peer closes / 60 s pass).
     func receive(until marker: String) throws -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
