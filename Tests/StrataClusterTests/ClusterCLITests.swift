@@ -1,5 +1,6 @@
 import Foundation
 import StrataTestSupport
+import StrataTransport
 import Testing
 
 /// `strata up` end to end: three worker processes on loopback plus the coordinator print exactly
@@ -94,24 +95,5 @@ struct ClusterCLITests {
             if cmd.contains("worker") && cmd.contains(text) { return true }
         }
         return false
-    }
-}
-
-/// Free TCP ports on loopback, found by binding port 0.
-enum FreePort {
-    static func next() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

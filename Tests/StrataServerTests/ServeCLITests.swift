@@ -1,5 +1,6 @@
 import Foundation
 import StrataTestSupport
+import StrataTransport
 import Testing
 
 /// The served product end to end: `strata up` with three worker processes and the OpenAI API,
@@ -12,22 +13,9 @@ struct ServeCLITests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     @Test func openAIClientAgainstThreeWorkerCluster() throws {
-        let http = try Self.freePort()
-        let ports = try (0..<4).map { _ in try Self.freePort() }
+        let http = try FreePort.next()
+        let ports = try (0..<4).map { _ in try FreePort.next() }
         let config = NSTemporaryDirectory() + "strata-serve-\(UUID().uuidString).yaml"
         try """
             model: \(TestAssets.smolLM2)
