@@ -81,8 +81,7 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         condition.lock()
         if let failure { condition.unlock(); throw EngineError.unavailable(failure) }
         if stopped { condition.unlock(); throw EngineError.unavailable("shutting down") }
-        let running = laneMembers.reduce(0) { $0 + $1.count }
-        if running + waiting.count >= maxBatch + maxQueue {
+        if runningCount + waiting.count >= maxBatch + maxQueue {
             let retry = 1 + waiting.count / max(1, maxBatch)
             condition.unlock()
             throw EngineError.queueFull(retryAfterSeconds: retry)
@@ -145,9 +144,13 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         }
     }
 
+    /// Running requests not yet cancelled (a cancelled one leaves its lane at the lane's next turn,
+    /// but no longer counts against admission). Lock held.
+    private var runningCount: Int { laneMembers.reduce(0) { $0 + $1.lazy.filter { !$0.cancelled }.count } }
+
     /// Moves waiting requests into the lanes while fewer than `maxBatch` run. Lock held.
     private func admit() {
-        var running = laneMembers.reduce(0) { $0 + $1.count }
+        var running = runningCount
         while running < maxBatch, !waiting.isEmpty {
             let s = waiting.removeFirst()
             let lane = laneMembers.indices.min { laneMembers[$0].count < laneMembers[$1].count }!
