@@ -5,7 +5,8 @@ import Testing
 
 /// Real libzmq over tcp://127.0.0.1 and inproc://: large zero-copy frames, deadlines, limits.
 struct ZMQSocketTests {
-    static let wait = ContinuousClock.now + .seconds(10)
+    /// A fresh deadline for each wait (a stored instant would expire for the tests that run later).
+    static var wait: ContinuousClock.Instant { .now + .seconds(30) }
 
     /// A bound PULL and a connected PUSH.
     static func pipe(_ context: ZMQContext, _ endpoint: String, maxMessageSize: Int64? = nil) throws -> (push: ZMQSocket, pull: ZMQSocket) {
