@@ -79,8 +79,9 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         }
     }
 
-    /// x (batch, cols) @ W^T -> y (batch, rows): the GEMV (FP8GEMV.swift) for batch 1, else the
-    /// GEMM (FP8GEMM.swift); both perform the same operations per (token, row), so the result for
+    /// x (batch, cols) @ W^T -> y (batch, rows): the GEMV (FP8GEMV.swift) for batch 1, the
+    /// streaming GEMM (FP8StreamingGEMM.swift) up to `streamingBatchLimit`, else the tiled GEMM
+    /// (FP8GEMM.swift); both perform the same operations per (token, row), so the result for
     /// a token is bit-identical whatever the batch (and whatever the split of rows over threads). The threads
     /// take contiguous chunks of rows in order (`ThreadPool.parallelChunks`).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
@@ -91,12 +92,28 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
             pool.parallelChunks(rows, chunk: gemvChunkRows(threads: pool.threads)) { range in
                 self.gemv(rows: range, x: xs, y: y)
             }
+        } else if batch <= BlockScaledFP8Matrix.streamingBatchLimit {
+            forwardStreaming(x, batch: batch, into: y, pool: pool)
         } else {
-            let packed = packBlocks(x, batch: batch)
-            defer { packed.deallocate() }
-            pool.parallelChunks(rows, chunk: 4 * BlockScaledFP8Matrix.gemmTileRows) { range in
-                self.gemm(rows: range, packed: packed, batch: batch, y: y)
-            }
+            forwardTiled(x, batch: batch, into: y, pool: pool)
+        }
+    }
+
+    /// The streaming small-batch GEMM (FP8StreamingGEMM.swift) for any batch.
+    func forwardStreaming(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let (xs, stride) = prescaled(x, batch: batch)
+        defer { xs.deallocate() }
+        pool.parallelChunks(rows, chunk: streamingChunkRows(threads: pool.threads, batch: batch)) { range in
+            self.gemmStreaming(rows: range, x: xs, stride: stride, batch: batch, y: y)
+        }
+    }
+
+    /// The tiled GEMM (FP8GEMM.swift) for any batch.
+    func forwardTiled(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let packed = packBlocks(x, batch: batch)
+        defer { packed.deallocate() }
+        pool.parallelChunks(rows, chunk: 4 * BlockScaledFP8Matrix.gemmTileRows) { range in
+            self.gemm(rows: range, packed: packed, batch: batch, y: y)
         }
     }
 
@@ -105,6 +122,13 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     func gemvChunkRows(threads: Int) -> Int {
         let target = rows / max(1, threads * 8)
         return max(64, (target + 3) & ~3)
+    }
+
+    /// Streaming-GEMM rows per work chunk: about 8 chunks per thread, at least 64/batch rows (a
+    /// chunk's work grows with the batch, so small matrices still split evenly), even (row pairs).
+    func streamingChunkRows(threads: Int, batch: Int) -> Int {
+        let target = rows / max(1, threads * 8)
+        return max(8, 64 / max(batch, 1), (target + 1) & ~1)
     }
 
     /// Index of the first NaN code (0x7F/0xFF), or nil. The fast kernels read NaN codes as ±480,

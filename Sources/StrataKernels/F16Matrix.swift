@@ -10,9 +10,6 @@ public final class F16Matrix: LinearWeight, @unchecked Sendable {
     /// (rows, cols) row-major f16.
     public let values: UnsafeMutablePointer<Float16>
     public var byteCount: Int { rows * cols * 2 }
-    /// Rows converted to f32 together and reused for every token of a batch.
-    static let tileRows = 4
-
     public init(rows: Int, cols: Int) {
         self.rows = rows
         self.cols = cols
@@ -46,27 +43,27 @@ public final class F16Matrix: LinearWeight, @unchecked Sendable {
 
     /// x (batch, cols) @ W^T (cols, rows) -> y (batch, rows).
     ///
-    /// Batch 1 (decode) converts f16 in registers (`gemv`); larger batches convert a tile of rows
-    /// once and reuse it for every token. f16 → f32 is exact and both run `f16RowDot`'s operations
-    /// in its order, so the results are bit-identical.
+    /// Batch 1 (decode) streams 4 rows against x (`gemv`); larger batches stream each row once
+    /// against 4 tokens at a time (`dot1x4`: the row's 8-value pieces are converted in registers and
+    /// used 4 times; the tokens' x stay in L1). f16 → f32 is exact and every path runs
+    /// `f16RowDot`'s operations in its order, so the results are bit-identical.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
         if batch == 1 {
             pool.parallelFor(rows, granule: 4) { range in self.gemv(rows: range, x: x, y: y) }
             return
         }
-        pool.parallelFor(rows, granule: Self.tileRows) { range in
-            let tile = UnsafeMutablePointer<Float>.allocate(capacity: Self.tileRows * self.cols)
-            defer { tile.deallocate() }
-            var r0 = range.lowerBound
-            while r0 < range.upperBound {
-                let n = min(Self.tileRows, range.upperBound - r0)
-                for i in 0..<n { self.row(r0 + i, into: tile + i * self.cols) }
-                for b in 0..<batch {
-                    let xb = x + b * self.cols
-                    for i in 0..<n { y[b * self.rows + r0 + i] = f16RowDot(tile + i * self.cols, xb, self.cols) }
+        pool.parallelFor(rows, granule: 4) { range in
+            for r in range {
+                var b = 0
+                while b &+ 4 <= batch {
+                    self.dot1x4(r, x: x + b &* self.cols, y: y + b &* self.rows)
+                    b &+= 4
                 }
-                r0 += n
+                while b < batch {
+                    y[b &* self.rows &+ r] = self.rowDot(r, x: x + b &* self.cols)
+                    b &+= 1
+                }
             }
         }
     }
@@ -79,7 +76,7 @@ extension F16Matrix {
     func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let q = range.count / 4, lo = range.lowerBound
         for k in 0..<q { dot4(lo &+ k, spread: q, x: x, y: y) }
-        for r in (lo &+ 4 &* q)..<range.upperBound { dot4Tail(r, x: x, y: y) }
+        for r in (lo &+ 4 &* q)..<range.upperBound { y[r] = rowDot(r, x: x) }
     }
 
     /// y[r], y[r+spread], y[r+2·spread], y[r+3·spread]; per row exactly `f16RowDot`'s operations.
@@ -111,8 +108,8 @@ extension F16Matrix {
         y[r &+ 3 &* spread] = f16Finish(a3, b3, w3, x, from: i, n)
     }
 
-    /// One row, same operations.
-    private func dot4Tail(_ r: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    /// W[r] · x, `f16RowDot`'s operations.
+    func rowDot(_ r: Int, x: UnsafePointer<Float>) -> Float {
         let n = cols, w = UnsafePointer(values + r &* n)
         var a = SIMD8<Float>(), b = SIMD8<Float>()
         var i = 0
@@ -121,7 +118,37 @@ extension F16Matrix {
             i &+= 16
         }
         if i &+ 8 <= n { a.addProduct(f16Lanes(w + i), lanes(x + i)); i &+= 8 }
-        y[r] = f16Finish(a, b, w, x, from: i, n)
+        return f16Finish(a, b, w, x, from: i, n)
+    }
+
+    /// Row r against tokens x (4, cols) → y[t·rows + r]: 8 accumulators (4 tokens × `f16RowDot`'s
+    /// two chains) + 2 converted weight vectors + 1 activation = 11 ymm registers.
+    @inline(__always)
+    private func dot1x4(_ r: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let n = cols, w = UnsafePointer(values + r &* n)
+        let x0 = x, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n
+        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
+        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var i = 0
+        while i &+ 16 <= n {
+            let j = i &+ 8
+            let va = f16Lanes(w + i), vb = f16Lanes(w + j)
+            a0.addProduct(va, lanes(x0 + i)); b0.addProduct(vb, lanes(x0 + j))
+            a1.addProduct(va, lanes(x1 + i)); b1.addProduct(vb, lanes(x1 + j))
+            a2.addProduct(va, lanes(x2 + i)); b2.addProduct(vb, lanes(x2 + j))
+            a3.addProduct(va, lanes(x3 + i)); b3.addProduct(vb, lanes(x3 + j))
+            i &+= 16
+        }
+        if i &+ 8 <= n {
+            let va = f16Lanes(w + i)
+            a0.addProduct(va, lanes(x0 + i)); a1.addProduct(va, lanes(x1 + i))
+            a2.addProduct(va, lanes(x2 + i)); a3.addProduct(va, lanes(x3 + i))
+            i &+= 8
+        }
+        y[r] = f16Finish(a0, b0, w, x0, from: i, n)
+        y[rows &+ r] = f16Finish(a1, b1, w, x1, from: i, n)
+        y[2 &* rows &+ r] = f16Finish(a2, b2, w, x2, from: i, n)
+        y[3 &* rows &+ r] = f16Finish(a3, b3, w, x3, from: i, n)
     }
 }
 

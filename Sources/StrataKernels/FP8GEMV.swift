@@ -82,7 +82,7 @@ extension BlockScaledFP8Matrix {
     }
 
     /// One row, same operations per row as `gemv4`.
-    private func gemv1(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+    func gemv1(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
         let w = UnsafePointer(codes + r &* cols)
         let s = UnsafePointer(scales + (r / 128) &* scaleColumns)
         var total = SIMD8<Float>()

@@ -4,8 +4,9 @@ import StrataCluster
 
 /// `strata bench serve`: concurrent streaming completions against a running OpenAI-compatible
 /// server (`--url`), or against a cluster it starts with `strata up --config` (`--config`).
-/// Reports, per concurrency level, aggregate and per-stream decode tokens/s and TTFT percentiles,
-/// and the aggregate ratio of the highest level to one stream.
+/// Reports, per concurrency level, aggregate tokens/s (end to end, and decode only: tokens after each
+/// stream's first over the window from the earliest first token to the last token), per-stream
+/// decode tokens/s and TTFT percentiles, and the ratios of the highest level to one stream.
 struct BenchServe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -52,22 +53,29 @@ struct BenchServe: ParsableCommand {
         let client = try HTTPStreamClient(url: base)
         let model = try waitForModel(client, child: child)
         print("server: \(base), model: \(model), \(tokens) tokens per request, \(rounds) rounds")
-        var aggregate: [Int: Double] = [:]
+        var aggregate: [Int: Double] = [:], decodeAggregate: [Int: Double] = [:]
         for level in Array(Set([1, concurrency])).sorted() {
-            var rates: [Double] = [], perStream: [Double] = [], ttfts: [Double] = []
+            var rates: [Double] = [], decodeRates: [Double] = [], perStream: [Double] = [], ttfts: [Double] = []
             for _ in 0..<rounds {
                 let t0 = Date()
                 let results = try runLevel(client, model: model, level: level)
                 let wall = (results.map(\.end).max() ?? 0) - t0.timeIntervalSince1970
                 rates.append(Double(results.reduce(0) { $0 + $1.tokens }) / wall)
+                // Decode: every token after each stream's first, over the window from the earliest
+                // first token to the last token of any stream (prefill of late joiners included).
+                let window = (results.map(\.end).max() ?? 0) - (results.map { $0.end - $0.decodeSeconds }.min() ?? 0)
+                decodeRates.append(Double(results.reduce(0) { $0 + max($1.tokens - 1, 0) }) / max(window, 1e-9))
                 perStream += results.map { Double(max($0.tokens - 1, 0)) / max($0.decodeSeconds, 1e-9) }
                 ttfts += results.map(\.ttft)
             }
             aggregate[level] = median(rates)
-            print("concurrency \(level): aggregate \(fmt(median(rates))) tok/s, per stream \(fmt(median(perStream))) tok/s, "
+            decodeAggregate[level] = median(decodeRates)
+            print("concurrency \(level): aggregate \(fmt(median(rates))) tok/s (decode \(fmt(median(decodeRates)))), "
+                + "per stream \(fmt(median(perStream))) tok/s, "
                 + "TTFT p50 \(ms(percentile(ttfts, 0.5))) p90 \(ms(percentile(ttfts, 0.9))) p99 \(ms(percentile(ttfts, 0.99))) ms")
         }
         print("serve_throughput_ratio_c\(concurrency)_vs_c1: \(String(format: "%.2f", aggregate[concurrency]! / aggregate[1]!))")
+        print("serve_decode_throughput_ratio_c\(concurrency)_vs_c1: \(String(format: "%.2f", decodeAggregate[concurrency]! / decodeAggregate[1]!))")
     }
 
     private func ms(_ s: Double) -> String { String(format: "%.0f", s * 1000) }

@@ -47,7 +47,7 @@ import StrataKernels
         let tokens = (0..<256).map { _ in rng.floats(cols) }
         let pool = ThreadPool(threads: 2)
         let single = tokens.map { bits(forward(w, $0, batch: 1, pool: pool)) }
-        for batch in [1, 2, 3, 4, 7, 16, 17, 64, 255, 256] {
+        for batch in [1, 2, 3, 4, 5, 7, 8, 16, 17, 64, 255, 256] {  // ≤ 16 streaming, above tiled
             let offset = batch * 37 % 256  // a different set of neighbours for every batch size
             let ids = (0..<batch).map { (offset + $0 * 5) % 256 }
             let y = forward(w, ids.flatMap { tokens[$0] }, batch: batch, pool: pool)
@@ -64,9 +64,13 @@ import StrataKernels
         var rng = TestRandom(seed: 9)
         let tokens = (0..<30).map { t in rng.floats(cols).map { $0 * Float(sign: .plus, exponent: 4 * t - 70, significand: 1) } }
         let pool = ThreadPool(threads: 2)
-        let y = forward(w, tokens.flatMap { $0 }, batch: tokens.count, pool: pool)
-        for (b, x) in tokens.enumerated() {
-            #expect(bits(Array(y[(b * rows)..<((b + 1) * rows)])) == bits(forward(w, x, batch: 1, pool: pool)), "token \(b)")
+        let single = tokens.map { bits(forward(w, $0, batch: 1, pool: pool)) }
+        // All 30 at once (tiled GEMM), then groups of 8 (streaming GEMM).
+        for group in [Array(0..<30)] + stride(from: 0, to: 30, by: 8).map({ Array($0..<min(30, $0 + 8)) }) {
+            let y = forward(w, group.flatMap { tokens[$0] }, batch: group.count, pool: pool)
+            for (b, id) in group.enumerated() {
+                #expect(bits(Array(y[(b * rows)..<((b + 1) * rows)])) == single[id], "batch \(group.count), token \(id)")
+            }
         }
     }
 
@@ -81,7 +85,8 @@ import StrataKernels
     }
 
     /// W (1, 256) holding every finite code, scale 1; X = identity (256, 256): y[b] = decode(code b)
-    /// exactly, through the GEMV's register conversion (batch 1) and the GEMM's tile (batch 256).
+    /// exactly, through the GEMV's register conversion (batch 1), the streaming GEMM (batch 8) and the
+    /// tiled GEMM's tile (batch 256).
     @Test func everyCodeIsExactThroughGEMVAndGEMM() {
         let w = BlockScaledFP8Matrix(rows: 1, cols: 256)
         for c in 0..<256 { w.codes[c] = c & 0x7F == 0x7F ? 0 : UInt8(c) }
@@ -92,8 +97,12 @@ import StrataKernels
         for b in 0..<256 {
             let expected = Float(e4m3FromBitFields(w.codes[b]))
             let single = forward(w, Array(identity[(b * 256)..<((b + 1) * 256)]), batch: 1, pool: pool)
+            // Batch 8 takes the streaming GEMM (codes decoded in registers, like the GEMV).
+            let group = b / 8 * 8
+            let eight = forward(w, Array(identity[(group * 256)..<((group + 8) * 256)]), batch: 8, pool: pool)
             #expect(single[0] == expected, "GEMV, code \(w.codes[b])")
-            #expect(batched[b] == expected, "GEMM, code \(w.codes[b])")
+            #expect(eight[b - group] == expected, "streaming GEMM, code \(w.codes[b])")
+            #expect(batched[b] == expected, "tiled GEMM, code \(w.codes[b])")
         }
     }
 

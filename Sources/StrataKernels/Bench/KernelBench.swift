@@ -53,8 +53,16 @@ public enum KernelBench {
 
     static func gemmReport(_ options: Options, one: ThreadPool, all: ThreadPool, report: (String) -> Void) {
         for batch in options.gemmBatches {
-            let (g1, gN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: max(3, options.passes / 2))
-            report(String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN))
+            let passes = max(3, options.passes / 2)
+            let (g1, gN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { $0.forward }
+            var line = String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN)
+            if batch > 1 {
+                // Both GEMM kernels side by side: the evidence for `streamingBatchLimit`.
+                let (s1, sN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { $0.forwardStreaming }
+                let (t1, tN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { $0.forwardTiled }
+                line += String(format: "  (streaming 1t %.1f %dt %.1f; tiled 1t %.1f %dt %.1f)", s1, all.threads, sN, t1, all.threads, tN)
+            }
+            report(line)
         }
     }
 
@@ -72,8 +80,11 @@ public enum KernelBench {
         return (gbs(probe.bytes, BenchTiming.median(read)), gbs(set.bytes, BenchTiming.median(gemv)))
     }
 
-    /// GFLOP/s (2·rows·cols·batch per forward) of the FP8 GEMM on one 8192×8192 weight.
-    static func gemmGFLOPs(batch: Int, one: ThreadPool, all: ThreadPool, passes: Int) -> (Double, Double) {
+    /// GFLOP/s (2·rows·cols·batch per forward) of one FP8 GEMM kernel on an 8192×8192 weight.
+    static func gemmGFLOPs(
+        batch: Int, one: ThreadPool, all: ThreadPool, passes: Int,
+        kernel: (BlockScaledFP8Matrix) -> (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, ThreadPool) -> Void
+    ) -> (Double, Double) {
         let n = 8192
         var rng = BenchRandom(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(batch))
         let w = BlockScaledFP8Matrix(rows: n, cols: n)
@@ -83,8 +94,9 @@ public enum KernelBench {
         defer { x.deallocate(); y.deallocate() }
         rng.fillFloats(x, count: batch * n)
         let flops = 2 * Double(n) * Double(n) * Double(batch)
-        let t1 = BenchTiming.medianSeconds(passes: passes) { w.forward(x, batch: batch, into: y, pool: one) }
-        let tN = BenchTiming.medianSeconds(passes: passes) { w.forward(x, batch: batch, into: y, pool: all) }
+        let run = kernel(w)
+        let t1 = BenchTiming.medianSeconds(passes: passes) { run(x, batch, y, one) }
+        let tN = BenchTiming.medianSeconds(passes: passes) { run(x, batch, y, all) }
         return (flops / t1 / 1e9, flops / tN / 1e9)
     }
 }

@@ -55,7 +55,8 @@ extension DecoderLayer {
         addRows(x, ws.normed, t * c.hiddenSize)
     }
 
-    /// q, k, v projections, RoPE, cache append, causal attention per entry -> ws.attn (T, heads·hd).
+    /// q, k, v projections, RoPE, cache append, then causal attention of every entry in one
+    /// parallel pass -> ws.attn (T, heads·hd).
     private func attention(_ ws: Workspace, entries: [BatchEntry], _ ctx: ForwardContext) {
         let c = ctx.config, t = ws.tokens
         let qw = c.heads * c.headDim, kw = c.kvHeads * c.headDim
@@ -66,6 +67,8 @@ extension DecoderLayer {
         if let b = kBias { addBias(ws.k, b, rows: t) }
         if let b = vBias { addBias(ws.v, b, rows: t) }
         var row = 0
+        var sequences: [AttentionSequence] = []
+        sequences.reserveCapacity(entries.count)
         for e in entries {
             let start = e.cache.length
             for i in 0..<e.count {
@@ -77,11 +80,12 @@ extension DecoderLayer {
             let keys = e.cache.keys(index), values = e.cache.values(index)
             (keys + start * kw).update(from: ws.k + row * kw, count: e.count * kw)
             (values + start * kw).update(from: ws.v + row * kw, count: e.count * kw)
-            causalAttention(q: ws.q + row * qw, keys: keys, values: values, queryCount: e.count, start: start,
-                            heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: ctx.attentionScale,
-                            into: ws.attn + row * qw, pool: ctx.pool)
+            sequences.append(AttentionSequence(q: ws.q + row * qw, keys: keys, values: values, queryCount: e.count,
+                                               start: start, out: ws.attn + row * qw))
             row += e.count
         }
+        causalAttention(sequences, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                        scale: ctx.attentionScale, pool: ctx.pool)
     }
 
     private func normRows(_ x: UnsafeMutablePointer<Float>, _ w: [Float], rows: Int, into out: UnsafeMutablePointer<Float>, _ ctx: ForwardContext) {
