@@ -2,7 +2,8 @@ import Foundation
 import Yams
 
 extension ClusterConfig {
-    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys"]
+    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat"]
+    static let heartbeatKeys = ["interval", "timeout"]
     static let coordinatorKeys = ["http", "control"]
     static let workerKeys = ["name", "endpoint", "memory", "speed", "threads"]
 
@@ -28,6 +29,7 @@ extension ClusterConfig {
         maxBatch = try root.entry("max_batch").map(root.positiveInt) ?? Self.defaultMaxBatch
         precision = try Self.precision(root)
         apiKeys = try Self.apiKeys(root)
+        heartbeat = try Self.heartbeat(root)
     }
 
     private static func compose(_ yaml: String) throws -> Node {
@@ -107,6 +109,27 @@ extension ClusterConfig {
         let speed = try m.entry("speed").map(m.positiveNumber) ?? 1
         let threads = try m.entry("threads").map(m.positiveInt)
         return Worker(name: name, endpoint: endpoint.text, memoryBytes: bytes, speed: speed, threads: threads, line: m.line)
+    }
+
+    private static func heartbeat(_ root: YAMLMapping) throws -> Heartbeat {
+        guard let e = root.entry("heartbeat") else { return Heartbeat() }
+        let m = try YAMLMapping(e.value, keyPath: "heartbeat", line: e.line)
+        try m.rejectUnknownKeys(allowed: heartbeatKeys)
+        var h = Heartbeat()
+        for key in heartbeatKeys {
+            guard let entry = m.entry(key) else { continue }
+            let (text, line) = try m.scalar(entry, expected: "a duration such as 1s or 500ms")
+            guard let seconds = Heartbeat.parseDuration(text), seconds > 0 else {
+                throw ClusterError.invalidValue(key: m.path(key), line: line, value: text,
+                                                reason: "is not a positive duration (e.g. 1s, 500ms, 2.5s)")
+            }
+            if key == "interval" { h.interval = seconds } else { h.timeout = seconds }
+        }
+        guard h.timeout >= 2 * h.interval else {
+            throw ClusterError.invalidValue(key: "heartbeat.timeout", line: e.line, value: "\(h.timeout)s",
+                                            reason: "must be at least twice heartbeat.interval (\(h.interval)s), or one late beat loses a worker")
+        }
+        return h
     }
 
     private static func precision(_ root: YAMLMapping) throws -> Precision {

@@ -78,6 +78,24 @@ public struct ClusterConfig: Sendable, Equatable {
     public var precision: Precision
     /// Keys the HTTP API accepts; empty = no authentication.
     public var apiKeys: [String]
+    /// Membership: how often the coordinator beats, how long a silent worker lives.
+    public var heartbeat = Heartbeat()
+
+    /// `heartbeat:` — seconds between beats, and of silence before a worker is declared lost.
+    public struct Heartbeat: Sendable, Equatable {
+        public var interval: Double = 1
+        public var timeout: Double = 10
+        public init(interval: Double = 1, timeout: Double = 10) { self.interval = interval; self.timeout = timeout }
+
+        /// "1s", "500ms", "2.5s", "2m" or a plain number of seconds.
+        static func parseDuration(_ text: String) -> Double? {
+            let t = text.trimmingCharacters(in: .whitespaces)
+            for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0)] where t.hasSuffix(suffix) {
+                return Double(t.dropLast(suffix.count)).map { $0 * scale }
+            }
+            return Double(t)
+        }
+    }
 
     /// Builds a config in code (tests, generated clusters). Unlike the YAML reader it checks
     /// nothing: the planner and transport still reject what they cannot use.

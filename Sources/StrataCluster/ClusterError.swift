@@ -30,6 +30,9 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
     case workerLost(worker: String)
     /// The cluster was shut down while a request was waiting.
     case shutDown
+    /// The plan changed (a worker was lost, rejoined or the cluster was re-sharded) while a batch
+    /// was being built or was in flight; `ClusterModel` retries it on the new plan.
+    case planChanged
     /// A message that does not fit the protocol at this point.
     case protocolViolation(String)
     case doesNotFit(shortfallBytes: Int, requiredBytes: Int, availableBytes: Int, detail: String)
@@ -50,6 +53,7 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
         case let .workerFailed(w, r): return "worker \(w): \(r)"
         case let .workerLost(w): return "worker \(w) stopped answering heartbeats"
         case .shutDown: return "the cluster is shutting down"
+        case .planChanged: return "the cluster changed its plan while the batch was in flight"
         case let .protocolViolation(r): return "protocol violation: \(r)"
         case let .doesNotFit(s, req, avail, d):
             return "the model does not fit: short by \(s) bytes (\(ByteSize.gib(s)) GiB); needs \(req) bytes "

@@ -16,8 +16,8 @@ struct ClusterRunOptions: ParsableArguments {
     @OptionGroup var completion: CompletionOptions
     @Option(help: "Seconds to wait for every worker to join.")
     var joinTimeout: Int = 120
-    @Option(help: "Seconds without heartbeats before a worker is declared lost.")
-    var heartbeatTimeout: Int = 30
+    @Option(help: "Seconds without heartbeats before a worker is declared lost (default: cluster.yaml's heartbeat.timeout, else 10).")
+    var heartbeatTimeout: Double?
     @Option(help: "Batches the server keeps in flight (default: one per worker, so every stage computes at once; 1 suits several workers sharing one small box).")
     var lanes: Int?
     @Flag(help: "Send activations between stages as bf16 (half the bytes, for slow links).")
@@ -26,13 +26,15 @@ struct ClusterRunOptions: ParsableArguments {
     var logLevel: Logger.Level?
 
     func validate() throws {
-        guard joinTimeout > 0, heartbeatTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        guard joinTimeout > 0, (heartbeatTimeout ?? 1) > 0 else { throw ValidationError("timeouts must be positive") }
         if let lanes, lanes < 1 { throw ValidationError("--lanes must be at least 1") }
     }
 
-    var coordinatorOptions: CoordinatorOptions {
-        CoordinatorOptions(joinTimeout: .seconds(joinTimeout), heartbeatTimeout: .seconds(heartbeatTimeout),
-                           bf16Activations: bf16Activations)
+    func coordinatorOptions(_ cluster: ClusterConfig) -> CoordinatorOptions {
+        let timeout = heartbeatTimeout ?? cluster.heartbeat.timeout
+        return CoordinatorOptions(joinTimeout: .seconds(joinTimeout),
+                                  heartbeatInterval: .milliseconds(Int(min(cluster.heartbeat.interval, timeout / 2) * 1000)),
+                                  heartbeatTimeout: .milliseconds(Int(timeout * 1000)), bf16Activations: bf16Activations)
     }
 
     func loadCluster() throws -> ClusterConfig {
@@ -44,13 +46,22 @@ struct ClusterRunOptions: ParsableArguments {
     /// `stopWorkers` are told to shut down at the end (all of them after a prompt).
     func runCoordinator(_ cluster: ClusterConfig, children: LocalWorkers?) throws {
         let network = ZeroMQNetwork(context: try ZMQContext())
-        let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions)
+        let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions(cluster))
         let metrics = ServerMetrics()
         if prompt == nil { Serving.observe(coordinator, into: metrics) }
-        children?.onUnexpectedExit = { name, status in
-            coordinator.abort(ClusterError.workerFailed(worker: name, reason: "process exited with status \(status)"))
+        let started = StartedFlag()
+        children?.onUnexpectedExit = { [weak children] name, status in
+            guard started.value else {
+                // Before the cluster runs, a worker that dies is a startup failure (e.g. its port is taken).
+                coordinator.abort(ClusterError.workerFailed(worker: name, reason: "process exited with status \(status)"))
+                return
+            }
+            // Running: the coordinator re-plans around it at once; the process is started again
+            // and rejoins when the coordinator's next Join reaches it.
+            coordinator.workerExited(name, status: status)
+            children?.restart(name, after: 1)
         }
-        do { try coordinator.start() } catch {
+        do { try coordinator.start(); started.value = true } catch {
             children?.expectExit()
             coordinator.shutdown(workers: children != nil)
             children?.stop()
@@ -71,8 +82,7 @@ struct ClusterRunOptions: ParsableArguments {
             return
         }
         let served = Result {
-            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, heartbeatTimeout: Double(heartbeatTimeout),
-                            lanes: lanes)
+            try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, lanes: lanes)
         }
         children?.expectExit()
         coordinator.shutdown(workers: children != nil)
@@ -110,5 +120,15 @@ struct UpCommand: ParsableCommand {
         let local = cluster.workers.filter { LocalWorkers.isLocal($0.endpoint) }
         let children = try LocalWorkers.start(local, logLevel: options.logLevel ?? (options.prompt == nil ? .info : .warning))
         try options.runCoordinator(cluster, children: children)
+    }
+}
+
+/// Set once the coordinator has started (read from process-exit handlers).
+final class StartedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v = false
+    var value: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return v }
+        set { lock.lock(); v = newValue; lock.unlock() }
     }
 }

@@ -11,21 +11,63 @@ final class LocalWorkers: @unchecked Sendable {
     /// Called when a worker exits while the cluster runs.
     var onUnexpectedExit: ((String, Int32) -> Void)?
 
+    private var arguments: [String: [String]] = [:]
+    private var restarts: [String: Int] = [:]
+    /// Restarts of one worker before `restart` gives up (a crash loop is not hidden forever).
+    static let maxRestarts = 20
+
     static func start(_ workers: [ClusterConfig.Worker], logLevel: Logger.Level) throws -> LocalWorkers {
         let set = LocalWorkers()
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for w in workers {
-            let p = Process()
-            p.executableURL = exe
             var args = ["worker", "--listen", bindable(w.endpoint), "--name", w.name, "--memory", "\(w.memoryBytes)B",
                         "--exit-with-parent", "--log-level", logLevel.rawValue]
             if let t = w.threads { args += ["--threads", "\(t)"] }
-            p.arguments = args
-            p.terminationHandler = { [weak set] proc in set?.exited(w.name, proc.terminationStatus) }
-            try p.run()
-            set.lock.lock(); set.processes.append((w.name, p)); set.lock.unlock()
+            set.arguments[w.name] = args
+            try set.spawn(w.name)
         }
         return set
+    }
+
+    private func spawn(_ name: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        p.arguments = arguments[name]
+        p.terminationHandler = { [weak self] proc in self?.exited(name, proc.terminationStatus) }
+        try p.run()
+        lock.lock()
+        processes.removeAll { $0.name == name && !$0.process.isRunning }
+        processes.append((name, p))
+        lock.unlock()
+    }
+
+    /// Starts an exited worker again after `delay` seconds (unless the cluster is stopping).
+    func restart(_ name: String, after delay: Double) {
+        lock.lock()
+        let count = restarts[name, default: 0] + 1
+        restarts[name] = count
+        lock.unlock()
+        let log = Logger(label: "strata.up")
+        guard count <= Self.maxRestarts else {
+            log.error("worker keeps exiting; not restarting it again", metadata: ["worker": "\(name)", "restarts": "\(count - 1)"])
+            return
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self else { return }
+            self.lock.lock(); let stopping = self.stopping; self.lock.unlock()
+            guard !stopping else { return }
+            do {
+                try self.spawn(name)
+                log.notice("restarted worker process", metadata: ["worker": "\(name)"])
+            } catch {
+                log.error("could not restart worker", metadata: ["worker": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Pids of the running worker processes, by name (tests, ops scripts).
+    func pid(of name: String) -> Int32? {
+        lock.lock(); defer { lock.unlock() }
+        return processes.last { $0.name == name && $0.process.isRunning }?.process.processIdentifier
     }
 
     private func exited(_ name: String, _ status: Int32) {
@@ -40,11 +82,12 @@ final class LocalWorkers: @unchecked Sendable {
     func stop() {
         lock.lock(); stopping = true; lock.unlock()
         let deadline = Date().addingTimeInterval(5)
-        for (_, p) in processes {
+        lock.lock(); let all = processes; lock.unlock()
+        for (_, p) in all {
             while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
             if p.isRunning { p.terminate() }
         }
-        for (_, p) in processes { p.waitUntilExit() }
+        for (_, p) in all { p.waitUntilExit() }
     }
 
     /// The endpoint as a worker binds it: a hostname becomes the address it names.

@@ -20,8 +20,7 @@ enum Serving {
     }
 
     /// Serves until SIGINT/SIGTERM; returns once in-flight requests have drained.
-    static func run(cluster: ClusterConfig, coordinator: Coordinator, metrics: ServerMetrics, heartbeatTimeout: Double,
-                    lanes: Int?) throws {
+    static func run(cluster: ClusterConfig, coordinator: Coordinator, metrics: ServerMetrics, lanes: Int?) throws {
         let (tokenizer, stops) = try Completion.tokenizer(modelPath: cluster.modelPath)
         let template = try? ChatTemplate.load(modelPath: cluster.modelPath)
         let engine = Scheduler(model: ClusterModel(coordinator: coordinator), lanes: lanes ?? defaultLanes(coordinator.plan),
@@ -31,7 +30,7 @@ enum Serving {
         let configuration = ServerConfiguration(host: host, port: port, modelName: modelName(cluster.modelPath),
                                                 apiKeys: cluster.apiKeys, stopTokens: stops)
         let server = try OpenAIServer(configuration: configuration, engine: engine, tokenizer: tokenizer, chatTemplate: template,
-                                      metrics: metrics, workerHealth: { health(coordinator, timeout: heartbeatTimeout) })
+                                      metrics: metrics, workerHealth: { health(coordinator) })
         let finished = DispatchSemaphore(value: 0)
         let outcome = ResultBox()
         Task {
@@ -72,14 +71,15 @@ enum Serving {
         return url.pathExtension == "gguf" ? url.deletingPathExtension().lastPathComponent : url.lastPathComponent
     }
 
-    static func health(_ c: Coordinator, timeout: Double) -> [WorkerHealth] {
-        let failure = c.failureReason
+    static func health(_ c: Coordinator) -> [WorkerHealth] {
+        let failure = c.failureReason, timeout = Double(c.options.heartbeatTimeout.components.seconds)
+            + Double(c.options.heartbeatTimeout.components.attoseconds) * 1e-18
         return c.health().map { w in
-            WorkerHealth(name: w.worker, address: c.plan.stages.first { $0.worker == w.worker }?.endpoint,
-                         layerRange: "[\(w.layers.lowerBound),\(w.layers.upperBound))",
-                         healthy: failure == nil && w.secondsSinceSeen < timeout,
+            WorkerHealth(name: w.worker, address: c.cluster.workers.first { $0.name == w.worker }?.endpoint,
+                         layerRange: w.layers.isEmpty ? "none" : "[\(w.layers.lowerBound),\(w.layers.upperBound))",
+                         healthy: failure == nil && w.lostReason == nil && w.secondsSinceSeen < timeout,
                          lastHeartbeatSecondsAgo: w.secondsSinceSeen.isFinite ? w.secondsSinceSeen : nil,
-                         detail: failure ?? "\(w.openSequences) sequences open")
+                         detail: w.lostReason.map { "lost: \($0)" } ?? failure ?? "\(w.openSequences) sequences open")
         }
     }
 }

@@ -59,7 +59,24 @@ struct ClusterConfigTests {
         #expect(c.coordinator == .init(http: "127.0.0.1:8080", control: "tcp://127.0.0.1:5550"))
         #expect(c.workers.map(\.name) == ["w0", "w1", "w2"])
         #expect(c.workers.map(\.endpoint) == (5551...5553).map { "tcp://127.0.0.1:\($0)" })
-        #expect(c.workers.allSatisfy { $0.memoryBytes == 1 << 30 })
+        #expect(c.workers.allSatisfy { $0.memoryBytes == 2 << 30 })
+        #expect(c.heartbeat == .init(interval: 1, timeout: 10))
+    }
+
+    @Test func heartbeat() throws {
+        let c = try ClusterConfig(yaml: Self.valid + "\nheartbeat:\n  interval: 250ms\n  timeout: 2.5s\n", baseDirectory: "/", homeDirectory: "/")
+        #expect(c.heartbeat == .init(interval: 0.25, timeout: 2.5))
+        let d = try ClusterConfig(yaml: Self.valid, baseDirectory: "/", homeDirectory: "/")
+        #expect(d.heartbeat == .init(interval: 1, timeout: 10))
+        expectError(Self.valid + "\nheartbeat:\n  interval: soon\n",
+                    .invalidValue(key: "heartbeat.interval", line: 15, value: "soon", reason: "is not a positive duration (e.g. 1s, 500ms, 2.5s)"))
+        expectError(Self.valid + "\nheartbeat:\n  timeout: -2s\n",
+                    .invalidValue(key: "heartbeat.timeout", line: 15, value: "-2s", reason: "is not a positive duration (e.g. 1s, 500ms, 2.5s)"))
+        expectError(Self.valid + "\nheartbeat:\n  interval: 2s\n  timeout: 3s\n",
+                    .invalidValue(key: "heartbeat.timeout", line: 14, value: "3.0s",
+                                  reason: "must be at least twice heartbeat.interval (2.0s), or one late beat loses a worker"))
+        expectError(Self.valid + "\nheartbeat:\n  every: 2s\n",
+                    .unknownKey(key: "heartbeat.every", line: 15, allowed: ["interval", "timeout"]))
     }
 
     @Test func badYAML() {
@@ -82,7 +99,7 @@ struct ClusterConfigTests {
 
     @Test func unknownKeys() {
         expectError(Self.valid.replacingOccurrences(of: "model:", with: "modle:"),
-                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys"]))
+                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat"]))
         expectError(Self.valid.replacingOccurrences(of: "threads: 8", with: "thread: 8"),
                     .unknownKey(key: "workers[1].thread", line: 13, allowed: ["name", "endpoint", "memory", "speed", "threads"]))
         expectError(Self.valid.replacingOccurrences(of: "  http:", with: "  htp:"),

@@ -36,6 +36,29 @@ struct NetnsClusterTests {
     }
 }
 
+/// A worker lost while 8 greedy streams run across the namespaces (ops/netns-fault): killed with
+/// SIGKILL, or its link cut (`ip link set eth0 down`). Every stream must complete with exactly the
+/// text of the unfaulted run; the script reports the time from the fault to the next token.
+@Suite(.serialized, .enabled(if: NetnsEnvironment.canRun, NetnsEnvironment.whyNot))
+struct NetnsFaultTests {
+    static var script: String {
+        URL(fileURLWithPath: NetnsClusterTests.script).deletingLastPathComponent().appendingPathComponent("netns-fault").path
+    }
+
+    @Test(arguments: ["kill", "cut"])
+    func eightStreamsSurviveALostWorker(_ fault: String) throws {
+        let r = try StrataCLI.runTool("/bin/bash", [Self.script, StrataCLI.executable, TestAssets.smolLM2, fault, "8", "40"])
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any] ?? [:]
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(json["equal"] as? Int == 8, "\(last)\n\(r.stderr)")
+        #expect((json["errors"] as? [Any])?.isEmpty == true && json["unfinished"] as? Int == 0, "\(last)")
+        let resume = json["resume_seconds"] as? Double
+        #expect(resume != nil && resume! < 60, "fault → next token: \(String(describing: resume))")
+        print("netns \(fault): 8/8 streams equal, fault → next token \(String(format: "%.2f", resume ?? -1)) s")
+    }
+}
+
 /// Whether this machine can create network namespaces (root + iproute2), and why not.
 enum NetnsEnvironment {
     static let isRoot = getuid() == 0

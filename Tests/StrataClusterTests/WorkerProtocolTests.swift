@@ -84,7 +84,7 @@ struct WorkerProtocolTests {
 
         // A batch before any assignment.
         try rig.send(.batch(Self.batch(1, plan: 9, [Self.entry(1, start: true, position: 0, tokens: [1])])))
-        try rig.expectError(.badAssignment, batch: 1, containing: "before any assignment")
+        try rig.expectError(.unassigned, batch: 1, containing: "before any assignment")
 
         // An assignment that cannot load, then one that can.
         var a = Strata_V1_Assign()
@@ -105,7 +105,7 @@ struct WorkerProtocolTests {
         try rig.expectError(.malformed, batch: 0, containing: "undecodable")
         // Another plan's batch.
         try rig.send(.batch(Self.batch(2, plan: 8, [Self.entry(1, start: true, position: 0, tokens: [1])])))
-        try rig.expectError(.badAssignment, batch: 2, containing: "plan 8")
+        try rig.expectError(.stalePlan, batch: 2, containing: "plan 8")
         // A sequence that was never started.
         try rig.send(.batch(Self.batch(3, plan: 9, [Self.entry(5, start: false, position: 0, tokens: [1])])))
         try rig.expectError(.unknownSequence, batch: 3, containing: "sequence 5")

@@ -17,7 +17,7 @@ public struct CoordinatorOptions: Sendable {
     public var bf16Activations: Bool
 
     public init(joinTimeout: Duration = .seconds(120), loadTimeout: Duration = .seconds(900),
-                heartbeatInterval: Duration = .seconds(1), heartbeatTimeout: Duration = .seconds(30),
+                heartbeatInterval: Duration = .seconds(1), heartbeatTimeout: Duration = .seconds(10),
                 bf16Activations: Bool = false) {
         self.joinTimeout = joinTimeout; self.loadTimeout = loadTimeout
         self.heartbeatInterval = heartbeatInterval; self.heartbeatTimeout = heartbeatTimeout
@@ -28,29 +28,48 @@ public struct CoordinatorOptions: Sendable {
 /// The control plane and the ring's entry and exit: joins the workers of a plan, assigns their
 /// slices, pushes batches to the first stage and matches the last stage's Results to the batches
 /// waiting for them. Several batches may be in flight at once (one per calling thread).
+///
+/// Membership (Coordinator+Membership.swift): a worker that stops answering heartbeats, exits, or
+/// turns up without its assignment is declared lost; the layers are re-planned over the survivors
+/// (each loads its new layers from its own disk) and every batch in flight fails with
+/// `planChanged`/`workerLost`, which `ClusterModel` answers by re-prefilling its sequences from
+/// the tokens it kept. Lost workers are invited back with a Join; one that answers rejoins and
+/// the plan grows back. While the model fits no surviving set, batches wait (`waitUntilReady`).
 public final class Coordinator: @unchecked Sendable {
     public let cluster: ClusterConfig
     public let model: ModelConfig
-    public let plan: Plan
     public let options: CoordinatorOptions
     public let id: UInt64 = .random(in: 1...UInt64.max)
-    public let planID: UInt64 = .random(in: 1...UInt64.max)
-    private let network: Network
-    private let logger: Logger
-    private var inbox: Inbox?
-    private var outboxes: [Outbox] = []   // one per stage, in pipeline order
-    private let lock = NSLock()
-    private var pending: [UInt64: PendingBatch] = [:]
-    private var lastSeen: [String: ContinuousClock.Instant] = [:]
-    private var openSequences: [String: Int] = [:]
+    let network: Network
+    let logger: Logger
+    var inbox: Inbox?
+    /// One link per configured worker (stages and spares alike), by name.
+    var links: [String: Outbox] = [:]
+    /// Guards everything below; waiters for a ready plan or a control message wait on it.
+    let lock = NSCondition()
+    var currentPlan: Plan
+    var currentPlanID: UInt64 = .random(in: 1...UInt64.max)
+    /// Bumped each time a new plan is in place; sequences started under an older one re-prefill.
+    var generation = 1
+    var state: MembershipState = .starting
+    /// Workers declared lost and not yet back.
+    var lost: [String: String] = [:]   // name → why
+    var replanRequested = false
+    /// Control replies (Hello, AssignReply, assignment errors) for the membership thread.
+    var controlQueue: [WireMessage] = []
+    var pending: [UInt64: PendingBatch] = [:]
+    var lastSeen: [String: ContinuousClock.Instant] = [:]
+    var openSequences: [String: Int] = [:]
     private var nextBatch: UInt64 = 1
     private var submitted: [UInt64: UInt64] = [:]   // batch → unix nanos when pushed
     /// Called with each finished batch's timings: per-stage compute seconds and per-hop transfer
     /// seconds (hop "coordinator→w0", "w0→w1", …, "w2→coordinator"; includes queueing at the
     /// receiver and, across boxes, clock skew).
     public var onTimings: (@Sendable (_ stages: [(worker: String, seconds: Double)], _ hops: [(hop: String, seconds: Double)]) -> Void)?
-    private var failure: ClusterError?
-    private let stopping = Atomic()
+    /// Called after every membership change with a one-line summary (logs, metrics, tests).
+    public var onMembershipChange: (@Sendable (_ event: MembershipEvent) -> Void)?
+    var failure: ClusterError?
+    let stopping = Atomic()
     private var threads: [Thread] = []
     private let done = DispatchGroup()
 
@@ -61,8 +80,13 @@ public final class Coordinator: @unchecked Sendable {
         self.options = options
         self.logger = logger
         model = try ModelMetadata.load(path: cluster.modelPath)
-        plan = try Planner.plan(config: model, cluster: cluster)
+        currentPlan = try Planner.plan(config: model, cluster: cluster)
     }
+
+    /// The plan in force.
+    public var plan: Plan { lock.lock(); defer { lock.unlock() }; return currentPlan }
+    /// Id of the plan in force (every batch carries it; workers refuse other plans' batches).
+    public var planID: UInt64 { lock.lock(); defer { lock.unlock() }; return currentPlanID }
 
     /// The endpoint the coordinator receives on (the real port when configured as `:*`).
     public var controlEndpoint: String? { inbox?.endpoint }
@@ -71,15 +95,24 @@ public final class Coordinator: @unchecked Sendable {
     public func start() throws {
         let box = try network.bind(cluster.coordinator.control)
         inbox = box
-        outboxes = try plan.stages.map { try network.connect($0.endpoint) }
-        logger.info("plan", metadata: ["stages": "\(plan.stages.map { "\($0.worker)[\($0.layerRange.lowerBound),\($0.layerRange.upperBound))" })"])
+        for w in cluster.workers { links[w.name] = try network.connect(w.endpoint) }
+        logger.info("plan", metadata: ["stages": "\(describe(currentPlan))"])
         try joinAll()
         try assignAll()
         let now = ContinuousClock.now
-        for s in plan.stages { lastSeen[s.worker] = now }
+        lock.lock()
+        for w in cluster.workers { lastSeen[w.name] = now }
+        // Workers the plan leaves out (not needed) are not lost; only silence or exit loses one.
+        state = .ready
+        lock.unlock()
         spawn("strata.coordinator.receive") { [self] in receiveLoop() }
         spawn("strata.coordinator.heartbeat") { [self] in heartbeatLoop() }
-        logger.info("cluster ready", metadata: ["workers": "\(plan.stages.count)"])
+        spawn("strata.coordinator.membership") { [self] in membershipLoop() }
+        logger.info("cluster ready", metadata: ["workers": "\(currentPlan.stages.count)"])
+    }
+
+    func describe(_ p: Plan) -> String {
+        p.stages.map { "\($0.worker)[\($0.layerRange.lowerBound),\($0.layerRange.upperBound))" }.joined(separator: " ")
     }
 
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
@@ -91,12 +124,13 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     private func joinAll() throws {
+        let plan = currentPlan
         var waiting = Dictionary(uniqueKeysWithValues: plan.stages.enumerated().map { ($1.worker, $0) })
         let deadline = ContinuousClock.now + options.joinTimeout
         var nextJoin = ContinuousClock.now
         while !waiting.isEmpty {
             if ContinuousClock.now >= nextJoin {
-                for (name, i) in waiting { try sendJoin(stage: i, name: name) }
+                for name in waiting.keys { try sendJoin(to: name) }
                 nextJoin = .now + .seconds(2)
             }
             guard ContinuousClock.now < deadline else {
@@ -110,33 +144,35 @@ public final class Coordinator: @unchecked Sendable {
                 logger.warning("hello from a worker this plan does not expect", metadata: ["name": "\(h.workerName)"])
                 continue
             }
+            let link = links[h.workerName]!
             if accepted == nil {
-                try outboxes[i].send(reply, deadline: .now + .seconds(5))
+                try link.send(reply, deadline: .now + .seconds(5))
                 throw ClusterError.handshakeRejected(reason: "\(h.workerName): \(Handshake.reason(reply))")
             }
             let stage = plan.stages[i]
             if Int(h.capabilities.memoryBytes) < stage.totalBytes {
                 let reason = "offers \(ByteSize.gib(Int(h.capabilities.memoryBytes))) GiB but its slice needs \(ByteSize.gib(stage.totalBytes)) GiB"
-                try outboxes[i].send(Handshake.reply(accepted: false, reason: reason), deadline: .now + .seconds(5))
+                try link.send(Handshake.reply(accepted: false, reason: reason), deadline: .now + .seconds(5))
                 throw ClusterError.workerFailed(worker: h.workerName, reason: reason)
             }
-            try outboxes[i].send(reply, deadline: .now + .seconds(5))
+            try link.send(reply, deadline: .now + .seconds(5))
             logger.info("worker joined", metadata: ["worker": "\(h.workerName)", "isa": "\(h.capabilities.isa)",
                                                      "threads": "\(h.capabilities.threads)"])
             waiting[h.workerName] = nil
         }
     }
 
-    private func sendJoin(stage i: Int, name: String) throws {
+    func sendJoin(to name: String) throws {
         var j = Strata_V1_Join()
         j.protocolVersion = WireProtocol.version
         j.replyEndpoint = inbox!.endpoint
         j.workerName = name
         j.coordinatorID = id
-        try outboxes[i].send(WireMessage(.join(j)), deadline: .now + .seconds(5))
+        try links[name]!.send(WireMessage(.join(j)), deadline: .now + .seconds(5))
     }
 
-    private func assignAll() throws {
+    /// Sends every stage of `plan` its Assign.
+    func sendAssignments(_ plan: Plan, planID: UInt64) throws {
         for (i, s) in plan.stages.enumerated() {
             var a = Strata_V1_Assign()
             a.modelPath = cluster.modelPath
@@ -152,8 +188,13 @@ public final class Coordinator: @unchecked Sendable {
             a.planID = planID
             a.bf16Activations = options.bf16Activations
             a.threads = UInt32(cluster.workers.first { $0.name == s.worker }?.threads ?? 0)
-            try outboxes[i].send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
+            try links[s.worker]!.send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
         }
+    }
+
+    private func assignAll() throws {
+        let plan = currentPlan, planID = currentPlanID
+        try sendAssignments(plan, planID: planID)
         var waiting = Set(plan.stages.map(\.worker))
         let deadline = ContinuousClock.now + options.loadTimeout
         while !waiting.isEmpty {
@@ -174,8 +215,8 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    /// The next decodable control message before `deadline`; undecodable ones are logged and
-    /// skipped. Throws the reason given to `abort` (e.g. a local worker process died).
+    /// The next decodable control message before `deadline` (startup, before the receive thread
+    /// runs); undecodable ones are skipped. Throws the reason given to `abort`.
     private func receiveControl(until deadline: ContinuousClock.Instant) throws -> WireMessage? {
         while ContinuousClock.now < deadline {
             lock.lock(); let f = failure; lock.unlock()
@@ -207,20 +248,35 @@ public final class Coordinator: @unchecked Sendable {
         return nextBatch
     }
 
+    /// Waits until a plan is in force (not while recovering, or while the model fits no set of
+    /// live workers) and returns its generation. Throws once the cluster has failed or shut down.
+    public func waitUntilReady() throws -> Int {
+        lock.lock(); defer { lock.unlock() }
+        while true {
+            if let failure { throw failure }
+            if state == .ready { return generation }
+            _ = lock.wait(until: Date(timeIntervalSinceNow: 0.5))
+        }
+    }
+
     /// Pushes a batch into the ring. With `awaitResult`, the returned handle receives the last
-    /// stage's Results (or the failure); without, nothing waits for it (e.g. a free).
+    /// stage's Results (or the failure); without, nothing waits for it (e.g. a free). With
+    /// `generation`, the batch was built for that plan: if another is in force (or none is ready)
+    /// it throws `planChanged` instead of sending.
     @discardableResult
-    public func submit(_ batch: Strata_V1_Batch, awaitResult: Bool = true) throws -> PendingBatch? {
+    public func submit(_ batch: Strata_V1_Batch, awaitResult: Bool = true, generation expected: Int? = nil) throws -> PendingBatch? {
         var b = batch
-        b.planID = planID
         let p = awaitResult ? PendingBatch(id: b.batchID) : nil
         lock.lock()
         if let failure { lock.unlock(); throw failure }
+        guard state == .ready, expected.map({ $0 == generation }) ?? true else { lock.unlock(); throw ClusterError.planChanged }
+        b.planID = currentPlanID
+        let first = links[currentPlan.stages[0].worker]!
         if let p { pending[b.batchID] = p }
         if onTimings != nil { submitted[b.batchID] = unixNanos() }
         lock.unlock()
         do {
-            try outboxes[0].send(WireMessage(.batch(b)), deadline: .now + options.heartbeatTimeout)
+            try first.send(WireMessage(.batch(b)), deadline: .now + options.heartbeatTimeout)
         } catch {
             lock.lock(); pending[b.batchID] = nil; lock.unlock()
             throw error
@@ -243,15 +299,35 @@ public final class Coordinator: @unchecked Sendable {
                 p?.fulfill(.success(r))
                 if let sent, let observe = onTimings { report(r.timings, sent: sent, arrived: arrived, observe) }
             case let .error(e):
-                logger.warning("worker error", metadata: ["worker": "\(e.workerName)", "batch": "\(e.batchID)", "error": "\(e.message)"])
-                guard e.batchID != 0 else { continue }
-                lock.lock(); let p = pending.removeValue(forKey: e.batchID); lock.unlock()
-                p?.fulfill(.failure(ClusterError.workerFailed(worker: e.workerName, reason: e.message)))
+                handleWorkerError(e)
             case let .heartbeat(h):
                 lock.lock(); lastSeen[h.workerName] = .now; openSequences[h.workerName] = Int(h.openSequences); lock.unlock()
+            case .hello, .assignReply:
+                lock.lock(); controlQueue.append(m); lock.broadcast(); lock.unlock()
             default: continue
             }
         }
+    }
+
+    private func handleWorkerError(_ e: Strata_V1_Error) {
+        lock.lock()
+        let inPlan = currentPlan.stages.contains { $0.worker == e.workerName }
+        let stale = e.code == .stalePlan   // a batch of an older plan, already retried
+        lock.unlock()
+        if !stale {
+            logger.warning("worker error", metadata: ["worker": "\(e.workerName)", "batch": "\(e.batchID)", "error": "\(e.message)"])
+        }
+        if e.code == .unassigned, inPlan {
+            // It runs no slice of this plan: it restarted (faster than the heartbeat timeout).
+            memberLost(e.workerName, reason: "it answered without its assignment (restarted?): \(e.message)")
+            return
+        }
+        if e.batchID == 0 {
+            lock.lock(); controlQueue.append(WireMessage(.error(e))); lock.broadcast(); lock.unlock()
+            return
+        }
+        lock.lock(); let p = pending.removeValue(forKey: e.batchID); lock.unlock()
+        p?.fulfill(.failure(stale ? ClusterError.planChanged : ClusterError.workerFailed(worker: e.workerName, reason: e.message)))
     }
 
     private func report(_ t: [Strata_V1_StageTiming], sent: UInt64, arrived: UInt64,
@@ -267,72 +343,61 @@ public final class Coordinator: @unchecked Sendable {
         observe(t.map { ($0.worker, $0.computeSeconds) }, hops)
     }
 
-    private func heartbeatLoop() {
-        var sequence: UInt64 = 0
-        while !stopping.value {
-            sequence += 1
-            var h = Strata_V1_Heartbeat()
-            h.sequence = sequence
-            h.sentUnixNanos = UInt64(Date().timeIntervalSince1970 * 1e9)
-            for o in outboxes { try? o.send(WireMessage(.heartbeat(h)), deadline: .now + .milliseconds(100)) }
-            let now = ContinuousClock.now
-            lock.lock()
-            let lost = plan.stages.map(\.worker).first { lastSeen[$0].map { now - $0 > options.heartbeatTimeout } ?? true }
-            var failed: [PendingBatch] = []
-            var newlyLost: String?
-            if let lost, failure == nil {
-                failure = .workerLost(worker: lost)
-                newlyLost = lost
-                failed = Array(pending.values)
-                pending.removeAll()
-            }
-            lock.unlock()
-            if let newlyLost {
-                logger.error("worker lost", metadata: ["worker": "\(newlyLost)", "failed_batches": "\(failed.count)"])
-                for p in failed { p.fulfill(.failure(ClusterError.workerLost(worker: newlyLost))) }
-            }
-            Thread.sleep(forTimeInterval: seconds(options.heartbeatInterval))
-        }
-    }
-
     /// One worker's state as the coordinator last heard it.
     public struct WorkerHealth: Sendable {
         public var worker: String
+        /// Its layers in the plan in force (empty when lost or left out).
         public var layers: Range<Int>
         public var secondsSinceSeen: Double
         /// Sequences holding a KV cache on it, per its last heartbeat.
         public var openSequences: Int
+        /// Why it is lost, when it is.
+        public var lostReason: String?
     }
 
-    /// Every worker of the plan, and when each last answered a heartbeat.
+    /// Every configured worker, its layers in the plan in force, and when each last answered.
     public func health() -> [WorkerHealth] {
         lock.lock(); defer { lock.unlock() }
         let now = ContinuousClock.now
-        return plan.stages.map { s in
-            WorkerHealth(worker: s.worker, layers: s.layerRange, secondsSinceSeen: lastSeen[s.worker].map { seconds(now - $0) } ?? .infinity,
-                         openSequences: openSequences[s.worker] ?? 0)
+        return cluster.workers.map { w in
+            let layers = currentPlan.stages.first { $0.worker == w.name }?.layerRange ?? 0..<0
+            return WorkerHealth(worker: w.name, layers: layers, secondsSinceSeen: lastSeen[w.name].map { seconds(now - $0) } ?? .infinity,
+                                openSequences: openSequences[w.name] ?? 0, lostReason: lost[w.name])
         }
     }
 
-    /// Why the cluster cannot run batches now (a lost worker, shutdown), or nil when it can.
-    public var failureReason: String? { lock.lock(); defer { lock.unlock() }; return failure.map { "\($0)" } }
+    /// Why the cluster cannot run batches now (recovering, waiting for capacity, failed, shut
+    /// down), or nil when it can.
+    public var failureReason: String? {
+        lock.lock(); defer { lock.unlock() }
+        if let failure { return "\(failure)" }
+        switch state {
+        case .ready: return nil
+        case .starting: return "starting"
+        case let .recovering(why): return "recovering: \(why)"
+        case let .waitingForCapacity(why): return "waiting for capacity: \(why)"
+        }
+    }
 
     /// Stops the coordinator; with `workers`, tells every worker to exit first. Waiting batches fail.
     public func shutdown(workers: Bool) {
         if workers {
             var s = Strata_V1_Shutdown()
             s.reason = "coordinator shutting down"
-            for o in outboxes { try? o.send(WireMessage(.shutdown(s)), deadline: .now + .seconds(2)) }
+            lock.lock(); let live = links.filter { lost[$0.key] == nil }; lock.unlock()
+            for o in live.values { try? o.send(WireMessage(.shutdown(s)), deadline: .now + .seconds(2)) }
         }
         stopping.value = true
+        lock.lock(); lock.broadcast(); lock.unlock()
         done.wait()
         lock.lock()
         let failed = Array(pending.values)
         pending.removeAll()
         failure = failure ?? .shutDown
+        lock.broadcast()
         lock.unlock()
         for p in failed { p.fulfill(.failure(ClusterError.shutDown)) }
-        for o in outboxes { o.close() }
+        for o in links.values { o.close() }
         inbox?.close()
     }
 }

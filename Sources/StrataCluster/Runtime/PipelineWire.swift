@@ -34,9 +34,12 @@ enum PipelineWire {
                     throw ClusterError.protocolViolation("sequence \(s.sequenceID): \(error)")
                 }
             }
+            guard Int(s.resumedSamples) <= s.history.count else {
+                throw ClusterError.protocolViolation("sequence \(s.sequenceID): resumed_samples \(s.resumedSamples) > history \(s.history.count)")
+            }
             let ops: [KVOperation] = try s.kvOps.map { op in
                 switch op.op {
-                case .start: return .start(sampling: sampling, history: s.history.map(Int.init))
+                case .start: return .start(sampling: sampling, history: s.history.map(Int.init), resumed: Int(s.resumedSamples))
                 case .append: return .append
                 case let .truncate(t): return .truncate(length: Int(t.length))
                 case let .fork(f): return .fork(source: f.sourceSequenceID, length: Int(f.length), sampling: sampling)

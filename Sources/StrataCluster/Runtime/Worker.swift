@@ -48,6 +48,10 @@ public final class Worker: @unchecked Sendable {
     private var pool: ThreadPool
     private var name: String
     private let stopped = Atomic()
+    /// The assignment loading on a background thread (heartbeats are answered meanwhile), and
+    /// the newest one that arrived during it.
+    private var loading: LoadJob?
+    private var queuedAssign: Strata_V1_Assign?
     /// Batches run since start (for logs and tests).
     public private(set) var batchesRun = 0
 
@@ -80,9 +84,10 @@ public final class Worker: @unchecked Sendable {
                 logger.notice("parent process exited; stopping")
                 return
             }
+            if let job = loading, let result = job.result { finishLoad(job, result) }
             let message: WireMessage?
             do {
-                message = try inbox!.receive(timeout: .milliseconds(500))
+                message = try inbox!.receive(timeout: .milliseconds(loading == nil ? 500 : 20))
             } catch let TransportError.wire(e) {
                 report(.malformed, "undecodable message dropped: \(e)")
                 continue
@@ -146,21 +151,93 @@ public final class Worker: @unchecked Sendable {
         send(hello, to: coordinator, "hello")
     }
 
+    /// Starts loading an assignment on a background thread; the main loop keeps answering
+    /// heartbeats (refusing batches) until `finishLoad` installs it and replies. An Assign that
+    /// arrives meanwhile waits for the running load (the newest one wins).
     private func assign(_ a: Strata_V1_Assign) {
+        if loading != nil { queuedAssign = a; return }
+        do {
+            try validate(a)
+        } catch {
+            replyAssign(a, .failure(error), seconds: 0)
+            return
+        }
+        if a.threads > 0, a.threads != UInt32(pool.threads) { pool = ThreadPool(threads: Int(a.threads)) }
+        let previous = reusable(for: a)
+        slice = nil   // its weights live on in `previous` where the new slice takes them over
+        planID = 0
+        let job = LoadJob(assign: a)
+        loading = job
+        let pool = self.pool
+        let t = Thread {
+            let clock = ContinuousClock(), t0 = clock.now
+            let result = Result { () -> ModelSlice in
+                let source = try ModelSource(path: a.modelPath)
+                guard Int(a.layerEnd) <= source.config.layerCount else {
+                    throw ClusterError.protocolViolation("layers [\(a.layerStart), \(a.layerEnd)) but the model has \(source.config.layerCount)")
+                }
+                return try ModelSlice(source: source, layers: Int(a.layerStart)..<Int(a.layerEnd), first: a.firstStage,
+                                      last: a.lastStage, precision: a.precision == .f32 ? .f32 : .fp8, pool: pool, reusing: previous)
+            }
+            job.finish(result, seconds: seconds(t0.duration(to: clock.now)))
+        }
+        t.name = "strata.worker.load"
+        t.start()
+    }
+
+    private func validate(_ a: Strata_V1_Assign) throws {
+        guard a.layerEnd > a.layerStart else {
+            throw ClusterError.protocolViolation("empty layer range [\(a.layerStart), \(a.layerEnd))")
+        }
+        guard !a.downstreamEndpoint.isEmpty else { throw ClusterError.protocolViolation("assignment has no downstream endpoint") }
+    }
+
+    /// The current slice when its weights can serve `a` (same model file and precision).
+    private func reusable(for a: Strata_V1_Assign) -> ModelSlice? {
+        guard let old = loaded, let slice, old.modelPath == a.modelPath, old.precision == a.precision else { return nil }
+        slice.releaseAll()
+        return slice
+    }
+
+    /// Installs a finished load (main loop), replies, and starts a queued assignment.
+    private func finishLoad(_ job: LoadJob, _ result: Result<ModelSlice, Error>) {
+        loading = nil
+        let a = job.assign
+        var outcome: Result<Void, Error> = result.map { _ in () }
+        if case let .success(s) = result {
+            do {
+                s.maxSequences = Int(a.maxBatch) > 0 ? Int(a.maxBatch) * 4 : 0
+                if downstream?.endpoint != a.downstreamEndpoint {
+                    downstream?.close()
+                    downstream = nil
+                    downstream = try network.connect(a.downstreamEndpoint)
+                }
+                slice = s
+                loaded = a
+                planID = a.planID
+                bf16 = a.bf16Activations
+            } catch { outcome = .failure(error) }
+        }
+        replyAssign(a, outcome, seconds: job.seconds)
+        if let next = queuedAssign {
+            queuedAssign = nil
+            assign(next)
+        }
+    }
+
+    private func replyAssign(_ a: Strata_V1_Assign, _ outcome: Result<Void, Error>, seconds: Double) {
         var reply = Strata_V1_AssignReply()
         reply.planID = a.planID
         reply.workerName = name
-        let clock = ContinuousClock(), t0 = clock.now
-        do {
-            try load(a)
+        switch outcome {
+        case .success:
             reply.ok = true
-            reply.weightBytes = UInt64(slice!.weightBytes)
-            let d = t0.duration(to: clock.now)
-            reply.loadSeconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            reply.weightBytes = UInt64(slice?.weightBytes ?? 0)
+            reply.loadSeconds = seconds
             logger.info("assigned", metadata: ["layers": "[\(a.layerStart), \(a.layerEnd))", "first": "\(a.firstStage)",
                                                "last": "\(a.lastStage)", "plan": "\(a.planID)",
-                                               "weights_mib": "\(slice!.weightBytes >> 20)", "seconds": "\(reply.loadSeconds)"])
-        } catch {
+                                               "weights_mib": "\(reply.weightBytes >> 20)", "seconds": "\(seconds)"])
+        case let .failure(error):
             reply.ok = false
             var e = Strata_V1_Error()
             e.code = error is ClusterError ? .badAssignment : .modelLoad
@@ -170,36 +247,6 @@ public final class Worker: @unchecked Sendable {
             logger.error("assignment failed", metadata: ["error": "\(error)"])
         }
         send(WireMessage(.assignReply(reply)), to: coordinator, "assign_reply")
-    }
-
-    private func load(_ a: Strata_V1_Assign) throws {
-        guard a.layerEnd > a.layerStart else {
-            throw ClusterError.protocolViolation("empty layer range [\(a.layerStart), \(a.layerEnd))")
-        }
-        guard !a.downstreamEndpoint.isEmpty else { throw ClusterError.protocolViolation("assignment has no downstream endpoint") }
-        let precision: WeightPrecision = a.precision == .f32 ? .f32 : .fp8
-        if a.threads > 0, a.threads != UInt32(pool.threads) { pool = ThreadPool(threads: Int(a.threads)) }
-        if let old = loaded, old.modelPath == a.modelPath, old.layerStart == a.layerStart, old.layerEnd == a.layerEnd,
-           old.firstStage == a.firstStage, old.lastStage == a.lastStage, old.precision == a.precision, let slice {
-            slice.releaseAll()   // same slice: keep the weights
-        } else {
-            slice = nil
-            loaded = nil
-            let source = try ModelSource(path: a.modelPath)
-            guard Int(a.layerEnd) <= source.config.layerCount else {
-                throw ClusterError.protocolViolation("layers [\(a.layerStart), \(a.layerEnd)) but the model has \(source.config.layerCount)")
-            }
-            slice = try ModelSlice(source: source, layers: Int(a.layerStart)..<Int(a.layerEnd), first: a.firstStage,
-                                   last: a.lastStage, precision: precision, pool: pool)
-        }
-        slice!.maxSequences = Int(a.maxBatch) > 0 ? Int(a.maxBatch) * 4 : 0
-        loaded = a
-        planID = a.planID
-        bf16 = a.bf16Activations
-        if downstream?.endpoint != a.downstreamEndpoint {
-            downstream?.close()
-            downstream = try network.connect(a.downstreamEndpoint)
-        }
     }
 
     private func heartbeat(_ h: Strata_V1_Heartbeat) {
@@ -213,12 +260,16 @@ public final class Worker: @unchecked Sendable {
 
     /// Runs one batch and forwards its result; a batch it cannot run is answered with an Error.
     private func run(_ b: Strata_V1_Batch, tensors: [WireTensor]) {
+        if let job = loading {
+            report(.stalePlan, "batch \(b.batchID) is for plan \(b.planID), this worker is loading plan \(job.assign.planID)", batch: b.batchID)
+            return
+        }
         guard let slice, let downstream else {
-            report(.badAssignment, "batch \(b.batchID) before any assignment", batch: b.batchID)
+            report(.unassigned, "batch \(b.batchID) before any assignment", batch: b.batchID)
             return
         }
         guard b.planID == planID else {
-            report(.badAssignment, "batch \(b.batchID) is for plan \(b.planID), this worker runs plan \(planID)", batch: b.batchID)
+            report(.stalePlan, "batch \(b.batchID) is for plan \(b.planID), this worker runs plan \(planID)", batch: b.batchID)
             return
         }
         var timing = Strata_V1_StageTiming()
@@ -284,6 +335,19 @@ func unixNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// An assignment loading on a background thread.
+final class LoadJob: @unchecked Sendable {
+    let assign: Strata_V1_Assign
+    private let lock = NSLock()
+    private var outcome: Result<ModelSlice, Error>?
+    private(set) var seconds: Double = 0
+    init(assign: Strata_V1_Assign) { self.assign = assign }
+    func finish(_ r: Result<ModelSlice, Error>, seconds: Double) {
+        lock.lock(); outcome = r; self.seconds = seconds; lock.unlock()
+    }
+    var result: Result<ModelSlice, Error>? { lock.lock(); defer { lock.unlock() }; return outcome }
 }
 
 /// A flag shared between threads.

@@ -4,8 +4,10 @@ import StrataKernels
 /// applies the same operations to its own layers, so the caches agree along the pipeline.
 public enum KVOperation: Sendable, Equatable {
     /// Begin a sequence with an empty cache. The last stage also creates its sampler, seeing
-    /// `history` (the tokens before this batch) for repetition penalties.
-    case start(sampling: SamplingParameters, history: [Int])
+    /// `history` (the tokens before this batch) for repetition penalties; the last `resumed` of
+    /// them were sampled before (a sequence re-prefilled after recovery), and the sampler replays
+    /// them (`Sampler.replay`) so it continues exactly where the lost one stopped.
+    case start(sampling: SamplingParameters, history: [Int], resumed: Int = 0)
     /// Append this entry's tokens (no-op marker: appending is what a forward pass with tokens does).
     case append
     /// Forget positions ≥ `length`.
@@ -98,13 +100,22 @@ public final class ModelSlice: @unchecked Sendable {
     deinit { buffer.deallocate() }
 
     /// Loads `layers` of `source`, with the embedding when `first` and final norm + head when `last`.
+    /// Weights `previous` already holds (same source and precision: the caller checks) are taken
+    /// over instead of loaded again — a re-plan that moves a few layers loads only those.
     public convenience init(source: ModelSource, layers: Range<Int>, first: Bool, last: Bool,
-                            precision: WeightPrecision, tablePrecision: TablePrecision? = nil, pool: ThreadPool) throws {
+                            precision: WeightPrecision, tablePrecision: TablePrecision? = nil, pool: ThreadPool,
+                            reusing previous: ModelSlice? = nil) throws {
         let loader = ModelLoader(source: source, precision: precision, tablePrecision: tablePrecision, pool: pool)
-        let embedding = first ? try loader.loadEmbedding() : nil
-        let head = last ? try loader.loadHead(sharing: embedding) : nil
-        self.init(config: source.config, stack: try loader.loadStack(layers), embedding: embedding,
-                  finalNorm: last ? try loader.loadFinalNorm() : nil, head: head, pool: pool)
+        guard !layers.isEmpty, layers.lowerBound >= 0, layers.upperBound <= source.config.layerCount else {
+            throw ModelConfigError.invalid(key: "layerRange", value: "\(layers)", reason: "must lie within [0, \(source.config.layerCount))")
+        }
+        let embedding = first ? try previous?.embedding ?? loader.loadEmbedding() : nil
+        let keptHead = previous?.isLast == true ? previous?.head : nil
+        let head = last ? try keptHead ?? loader.loadHead(sharing: embedding) : nil
+        let held = Dictionary((previous?.stack.layers ?? []).map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        let stack = LayerStack(config: source.config, layers: try layers.map { try held[$0] ?? loader.loadLayer($0) })
+        self.init(config: source.config, stack: stack, embedding: embedding,
+                  finalNorm: last ? try previous?.finalNorm ?? loader.loadFinalNorm() : nil, head: head, pool: pool)
     }
 
     /// Weights resident (a head tied to this stage's embedding counted once).
@@ -232,9 +243,14 @@ public final class ModelSlice: @unchecked Sendable {
     private func apply(_ e: SliceEntry) {
         for op in e.operations {
             switch op {
-            case let .start(sampling, history):
+            case let .start(sampling, history, resumed):
                 caches[e.sequence] = stack.makeCache()
-                if isLast { samplers[e.sequence] = Sampler(sampling, prompt: history) }
+                if isLast {
+                    let cut = history.count - min(max(resumed, 0), history.count)
+                    var sampler = Sampler(sampling, prompt: Array(history[..<cut]))
+                    sampler.replay(history[cut...])
+                    samplers[e.sequence] = sampler
+                }
             case .append: break
             case let .truncate(l): caches[e.sequence]!.truncate(to: l)
             case let .fork(source, l, sampling):

@@ -37,6 +37,15 @@ public struct Sampler: Sendable {
         if parameters.repetitionPenalty != 1 { seen.insert(token) }
     }
 
+    /// Puts a fresh sampler in the state it had after sampling `tokens`: their penalty counts,
+    /// and one random draw each when it draws (temperature > 0), as `sample` would have taken.
+    public mutating func replay<S: Sequence<Int>>(_ tokens: S) {
+        for t in tokens {
+            if parameters.temperature != 0 { _ = rng.nextUnit() }
+            accept(t)
+        }
+    }
+
     /// Samples from `logits` (vocab,), which it may modify, and records the choice.
     public mutating func sample(_ logits: UnsafeMutablePointer<Float>, count n: Int, topLogprobs: Int = 0) -> SampledToken {
         let logZ = vectorLogSumExp(logits, count: n)

@@ -74,6 +74,12 @@ public nonisolated enum Strata_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
   case badAssignment // = 6
   case unknownSequence // = 7
   case `internal` // = 8
+
+  /// a batch of another plan than the worker's (dropped after a re-plan)
+  case stalePlan // = 9
+
+  /// a batch reached a worker that holds no slice (it restarted)
+  case unassigned // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -91,6 +97,8 @@ public nonisolated enum Strata_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case 6: self = .badAssignment
     case 7: self = .unknownSequence
     case 8: self = .internal
+    case 9: self = .stalePlan
+    case 10: self = .unassigned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -106,6 +114,8 @@ public nonisolated enum Strata_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     case .badAssignment: return 6
     case .unknownSequence: return 7
     case .internal: return 8
+    case .stalePlan: return 9
+    case .unassigned: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -121,6 +131,8 @@ public nonisolated enum Strata_V1_ErrorCode: SwiftProtobuf.Enum, Swift.CaseItera
     .badAssignment,
     .unknownSequence,
     .internal,
+    .stalePlan,
+    .unassigned,
   ]
 
 }
@@ -384,7 +396,7 @@ nonisolated extension Strata_V1_Precision: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Strata_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}ERROR_CODE_VERSION_MISMATCH\0\u{1}ERROR_CODE_MALFORMED\0\u{1}ERROR_CODE_UNKNOWN_MESSAGE\0\u{1}ERROR_CODE_OUT_OF_MEMORY\0\u{1}ERROR_CODE_MODEL_LOAD\0\u{1}ERROR_CODE_BAD_ASSIGNMENT\0\u{1}ERROR_CODE_UNKNOWN_SEQUENCE\0\u{1}ERROR_CODE_INTERNAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ERROR_CODE_UNSPECIFIED\0\u{1}ERROR_CODE_VERSION_MISMATCH\0\u{1}ERROR_CODE_MALFORMED\0\u{1}ERROR_CODE_UNKNOWN_MESSAGE\0\u{1}ERROR_CODE_OUT_OF_MEMORY\0\u{1}ERROR_CODE_MODEL_LOAD\0\u{1}ERROR_CODE_BAD_ASSIGNMENT\0\u{1}ERROR_CODE_UNKNOWN_SEQUENCE\0\u{1}ERROR_CODE_INTERNAL\0\u{1}ERROR_CODE_STALE_PLAN\0\u{1}ERROR_CODE_UNASSIGNED\0")
 }
 
 nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -249,6 +249,14 @@ public nonisolated struct Strata_V1_SequenceEntry: @unchecked Sendable {
     set {_uniqueStorage()._history = newValue}
   }
 
+  /// With a start op after recovery or re-planning: the last `resumed_samples` tokens of history
+  /// were sampled before; the new sampler replays them (penalty counts, one random draw each at
+  /// temperature > 0), so a seeded generation continues exactly where it was.
+  public var resumedSamples: UInt32 {
+    get {_storage._resumedSamples}
+    set {_uniqueStorage()._resumedSamples = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -662,7 +670,7 @@ nonisolated extension Strata_V1_KVOp.Free: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SequenceEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sequence_id\0\u{3}first_position\0\u{3}token_count\0\u{1}sampling\0\u{3}kv_ops\0\u{3}wants_logprobs\0\u{3}top_logprobs\0\u{1}sample\0\u{3}token_ids\0\u{1}history\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sequence_id\0\u{3}first_position\0\u{3}token_count\0\u{1}sampling\0\u{3}kv_ops\0\u{3}wants_logprobs\0\u{3}top_logprobs\0\u{1}sample\0\u{3}token_ids\0\u{1}history\0\u{3}resumed_samples\0")
 
   fileprivate class _StorageClass {
     var _sequenceID: UInt64 = 0
@@ -675,6 +683,7 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
     var _sample: Bool = false
     var _tokenIds: [UInt32] = []
     var _history: [UInt32] = []
+    var _resumedSamples: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -695,6 +704,7 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
       _sample = source._sample
       _tokenIds = source._tokenIds
       _history = source._history
+      _resumedSamples = source._resumedSamples
     }
   }
 
@@ -723,6 +733,7 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
         case 8: try { try decoder.decodeSingularBoolField(value: &_storage._sample) }()
         case 9: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._tokenIds) }()
         case 10: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._history) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._resumedSamples) }()
         default: break
         }
       }
@@ -765,6 +776,9 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
       if !_storage._history.isEmpty {
         try visitor.visitPackedUInt32Field(value: _storage._history, fieldNumber: 10)
       }
+      if _storage._resumedSamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._resumedSamples, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -784,6 +798,7 @@ nonisolated extension Strata_V1_SequenceEntry: SwiftProtobuf.Message, SwiftProto
         if _storage._sample != rhs_storage._sample {return false}
         if _storage._tokenIds != rhs_storage._tokenIds {return false}
         if _storage._history != rhs_storage._history {return false}
+        if _storage._resumedSamples != rhs_storage._resumedSamples {return false}
         return true
       }
       if !storagesAreEqual {return false}
