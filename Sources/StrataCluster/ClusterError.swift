@@ -33,6 +33,9 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
     /// The plan changed (a worker was lost, rejoined or the cluster was re-sharded) while a batch
     /// was being built or was in flight; `ClusterModel` retries it on the new plan.
     case planChanged
+    /// A cluster.yaml edit changes settings a running cluster cannot take (model, precision,
+    /// context, max_batch, coordinator endpoints); they need a restart.
+    case restartRequired(keys: [String])
     /// A message that does not fit the protocol at this point.
     case protocolViolation(String)
     case doesNotFit(shortfallBytes: Int, requiredBytes: Int, availableBytes: Int, detail: String)
@@ -54,6 +57,7 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
         case let .workerLost(w): return "worker \(w) stopped answering heartbeats"
         case .shutDown: return "the cluster is shutting down"
         case .planChanged: return "the cluster changed its plan while the batch was in flight"
+        case let .restartRequired(k): return "changing \(k.joined(separator: ", ")) needs a restart of the coordinator and workers; the running cluster keeps its current settings"
         case let .protocolViolation(r): return "protocol violation: \(r)"
         case let .doesNotFit(s, req, avail, d):
             return "the model does not fit: short by \(s) bytes (\(ByteSize.gib(s)) GiB); needs \(req) bytes "

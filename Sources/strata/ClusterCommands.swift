@@ -81,9 +81,12 @@ struct ClusterRunOptions: ParsableArguments {
             stderr("\n\(Completion.speedLines(stats))\n")
             return
         }
+        let watcher = ConfigWatcher(path: config, coordinator: coordinator, children: children)
+        watcher.start()
         let served = Result {
             try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, lanes: lanes)
         }
+        watcher.stop()
         children?.expectExit()
         coordinator.shutdown(workers: children != nil)
         children?.stop()
@@ -130,5 +133,56 @@ final class StartedFlag: @unchecked Sendable {
     var value: Bool {
         get { lock.lock(); defer { lock.unlock() }; return v }
         set { lock.lock(); v = newValue; lock.unlock() }
+    }
+}
+
+/// Watches cluster.yaml while the cluster serves: a valid edit is applied live (`Coordinator.apply`:
+/// added workers join, removed ones drain and leave; under `strata up`, local workers that were
+/// added are started and removed ones are let go); an invalid one is logged and the running
+/// cluster keeps its plan.
+final class ConfigWatcher: @unchecked Sendable {
+    let path: String
+    let coordinator: Coordinator
+    let children: LocalWorkers?
+    private let stopped = StartedFlag()
+    private var last: Data?
+    private let log = Logger(label: "strata.config")
+
+    init(path: String, coordinator: Coordinator, children: LocalWorkers?) {
+        self.path = path; self.coordinator = coordinator; self.children = children
+        last = FileManager.default.contents(atPath: path)
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            while !stopped.value {
+                Thread.sleep(forTimeInterval: 1)
+                check()
+            }
+        }
+        t.name = "strata.config.watch"
+        t.start()
+    }
+
+    func stop() { stopped.value = true }
+
+    private func check() {
+        guard let data = FileManager.default.contents(atPath: path), data != last else { return }
+        last = data
+        let new: ClusterConfig
+        do { new = try ClusterConfig.load(path: path, homeDirectory: NSHomeDirectory()) } catch {
+            log.error("cluster.yaml changed but is invalid; the cluster keeps its current plan", metadata: ["error": "\(error)"])
+            return
+        }
+        let change = ConfigChange(from: coordinator.cluster, to: new)
+        do {
+            if let children {
+                for w in new.workers where change.added.contains(w.name) && LocalWorkers.isLocal(w.endpoint) { try children.add(w) }
+                for name in change.removed { children.retire(name) }
+            }
+            try coordinator.apply(new)
+        } catch {
+            log.error("cluster.yaml change not applied", metadata: ["error": "\(error)"])
+        }
     }
 }

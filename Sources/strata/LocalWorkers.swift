@@ -16,22 +16,35 @@ final class LocalWorkers: @unchecked Sendable {
     /// Restarts of one worker before `restart` gives up (a crash loop is not hidden forever).
     static let maxRestarts = 20
 
+    private var logLevel: Logger.Level = .info
+    /// Workers whose exit is expected (removed from cluster.yaml).
+    private var retired: Set<String> = []
+
     static func start(_ workers: [ClusterConfig.Worker], logLevel: Logger.Level) throws -> LocalWorkers {
         let set = LocalWorkers()
-        for w in workers {
-            var args = ["worker", "--listen", bindable(w.endpoint), "--name", w.name, "--memory", "\(w.memoryBytes)B",
-                        "--exit-with-parent", "--log-level", logLevel.rawValue]
-            if let t = w.threads { args += ["--threads", "\(t)"] }
-            set.arguments[w.name] = args
-            try set.spawn(w.name)
-        }
+        set.logLevel = logLevel
+        for w in workers { try set.add(w) }
         return set
+    }
+
+    /// Starts one more worker process (cluster.yaml gained a local worker).
+    func add(_ w: ClusterConfig.Worker) throws {
+        var args = ["worker", "--listen", Self.bindable(w.endpoint), "--name", w.name, "--memory", "\(w.memoryBytes)B",
+                    "--exit-with-parent", "--log-level", logLevel.rawValue]
+        if let t = w.threads { args += ["--threads", "\(t)"] }
+        lock.lock(); arguments[w.name] = args; retired.remove(w.name); lock.unlock()
+        try spawn(w.name)
+    }
+
+    /// From now on this worker's exit is expected (it was removed; the coordinator shuts it down).
+    func retire(_ name: String) {
+        lock.lock(); retired.insert(name); lock.unlock()
     }
 
     private func spawn(_ name: String) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        p.arguments = arguments[name]
+        lock.lock(); p.arguments = arguments[name]; lock.unlock()
         p.terminationHandler = { [weak self] proc in self?.exited(name, proc.terminationStatus) }
         try p.run()
         lock.lock()
@@ -71,7 +84,7 @@ final class LocalWorkers: @unchecked Sendable {
     }
 
     private func exited(_ name: String, _ status: Int32) {
-        lock.lock(); let expected = stopping; let handler = onUnexpectedExit; lock.unlock()
+        lock.lock(); let expected = stopping || retired.contains(name); let handler = onUnexpectedExit; lock.unlock()
         if !expected { handler?(name, status) }
     }
 

@@ -3,88 +3,146 @@ import StrataTestSupport
 import StrataTransport
 import Testing
 
-/// A worker process killed (SIGKILL) while 8 greedy streams run through `strata up`'s three local
-/// workers: every stream completes with exactly the text of an unfaulted run (the coordinator
-/// re-plans over the survivors and re-prefills each sequence from its kept tokens), `strata up`
-/// starts the worker again, it rejoins, and the cluster is back to three healthy stages.
+/// The cluster keeps every request alive through changes of shape, with `strata up` serving three
+/// local worker processes and 8 concurrent greedy streams from the official `openai` client
+/// (ops/fault-streams): each stream must end with exactly the text of an unfaulted run.
 @Suite(.serialized, .enabled(if: TestAssets.available(TestAssets.smolLM2)))
 struct RecoveryCLITests {
+    /// SIGKILL of a worker: the coordinator re-plans over the survivors and re-prefills each
+    /// sequence from its kept tokens; `strata up` starts the worker again, it rejoins, and the
+    /// cluster is back to three healthy stages.
     @Test func streamsSurviveAKilledWorkerAndItRejoins() throws {
-        let http = try FreePort.next()
-        let ports = try (0..<4).map { _ in try FreePort.next() }
-        let dir = NSTemporaryDirectory() + "strata-recovery-\(UUID().uuidString)"
+        let rig = try UpRig(workers: 3)
+        defer { rig.stop() }
+        let clean = try rig.streams("clean.json")
+        // The [s] keeps pgrep from matching the shell that runs the command.
+        let faulted = try rig.streams("kill.json", fault: "kill -9 $(pgrep -f '[s]trata worker --listen tcp://127.0.0.1:\(rig.ports[2]) ')")
+        rig.expectSame(clean, faulted, "after the kill")
+        #expect(faulted["resume_seconds"] is Double, "no token after the kill")
+        let text = rig.log()
+        #expect(text.contains("worker lost") && text.contains("w1"), "\(text)")
+        #expect(text.contains("restarted worker process"), "\(text)")
+        #expect(rig.waitHealthy(stages: 3, including: "w1"), "w1 did not rejoin\n\(rig.log())")
+        #expect(rig.interrupt() == 0, "\(rig.log())")
+    }
+
+    /// cluster.yaml edited while streams run: a 4th worker added (the new plan uses it), then a
+    /// worker removed (it drains and exits). No request fails; outputs are unchanged.
+    @Test func streamsSurviveAddingAndRemovingWorkers() throws {
+        let rig = try UpRig(workers: 3, spare: 1)
+        defer { rig.stop() }
+        let clean = try rig.streams("clean.json")
+        let added = try rig.streams("add.json", fault: "cp \(rig.dir)/four.yaml \(rig.config)")
+        rig.expectSame(clean, added, "after adding w3")
+        #expect(rig.waitHealthy(stages: 4, including: "w3"), "the plan does not use w3\n\(rig.log())")
+        let removed = try rig.streams("remove.json", fault: "cp \(rig.dir)/without-w1.yaml \(rig.config)")
+        rig.expectSame(clean, removed, "after removing w1")
+        #expect(rig.waitHealthy(stages: 3, including: "w3"), "\(rig.log())")
+        let text = rig.log()
+        #expect(text.contains("added=[\"w3\"]") && text.contains("removed=[\"w1\"]"), "\(text)")
+        // w1 drained and exited; it was not restarted.
+        #expect(rig.workerRunning(port: rig.ports[2]) == false, "w1 still runs\n\(text)")
+        #expect(!text.contains("restarted worker process"), "\(text)")
+        #expect(rig.interrupt() == 0, "\(rig.log())")
+    }
+}
+
+/// `strata up` on a temporary cluster.yaml of N local workers (heartbeat 250ms / 3s), with
+/// variants of the file for the reconfiguration test: four.yaml (one spare added) and
+/// without-w1.yaml (that, minus w1).
+struct UpRig {
+    let dir: String
+    let config: String
+    let http: Int
+    let ports: [Int]   // control, then one per worker (spares included)
+    let up = Process()
+
+    init(workers: Int, spare: Int = 0) throws {
+        http = try FreePort.next()
+        ports = try (0...(workers + spare)).map { _ in try FreePort.next() }
+        dir = NSTemporaryDirectory() + "strata-recovery-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = dir + "/cluster.yaml"
-        try """
+        config = dir + "/cluster.yaml"
+        let ports = self.ports, http = self.http
+        func yaml(_ names: [Int]) -> String {
+            """
             model: \(TestAssets.smolLM2)
             coordinator:
               http: 127.0.0.1:\(http)
               control: tcp://127.0.0.1:\(ports[0])
             workers:
-            \((1...3).map { "  - name: w\($0 - 1)\n    endpoint: tcp://127.0.0.1:\(ports[$0])\n    memory: 2GiB\n    threads: 1" }.joined(separator: "\n"))
+            \(names.map { "  - name: w\($0)\n    endpoint: tcp://127.0.0.1:\(ports[$0 + 1])\n    memory: 2GiB\n    threads: 1" }.joined(separator: "\n"))
             context: 512
             max_batch: 8
             heartbeat:
               interval: 250ms
               timeout: 3s
-            """.write(toFile: config, atomically: true, encoding: .utf8)
 
-        let up = Process()
+            """
+        }
+        try yaml(Array(0..<workers)).write(toFile: config, atomically: true, encoding: .utf8)
+        try yaml(Array(0..<(workers + spare))).write(toFile: dir + "/four.yaml", atomically: true, encoding: .utf8)
+        try yaml(Array(0..<(workers + spare)).filter { $0 != 1 }).write(toFile: dir + "/without-w1.yaml", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: dir + "/up.log", contents: nil)
         up.executableURL = URL(fileURLWithPath: StrataCLI.executable)
         up.arguments = ["up", "--config", config, "--log-level", "notice", "--lanes", "1"]
-        let log = FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: dir + "/up.log", contents: nil); return dir + "/up.log" }())!
-        up.standardError = log
+        up.standardError = FileHandle(forWritingAtPath: dir + "/up.log")!
         try up.run()
-        defer { if up.isRunning { up.terminate(); up.waitUntilExit() } }
-        func upLog() -> String { (try? String(contentsOfFile: dir + "/up.log", encoding: .utf8)) ?? "" }
-        #expect(waitHealthy(http, workers: 3, up: up), "the cluster did not become healthy\n\(upLog())")
-
-        func streams(_ out: String, fault: String? = nil) throws -> [String: Any] {
-            var args = [ServeCLITests.repo.appendingPathComponent("ops/fault-streams").path,
-                        "--base-url", "http://127.0.0.1:\(http)/v1", "--model", "SmolLM2-135M-Instruct.Q4_1",
-                        "--streams", "8", "--max-tokens", "40", "--out", dir + "/" + out]
-            if let fault { args += ["--fault", fault] }
-            let r = try StrataCLI.runTool("/bin/bash", args)
-            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
-            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + out))
-            return try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        }
-        let clean = try streams("clean.json")
-        // The [s] keeps pgrep from matching the shell that runs the command.
-        let faulted = try streams("kill.json", fault: "kill -9 $(pgrep -f '[s]trata worker --listen tcp://127.0.0.1:\(ports[2]) ')")
-
-        let want = clean["texts"] as! [String], got = faulted["texts"] as! [String]
-        #expect(want.count == 8 && want.allSatisfy { !$0.isEmpty }, "unfaulted run: \(clean)")
-        for i in 0..<8 { #expect(got[i] == want[i], "stream \(i) differs after the kill\n\(upLog())") }
-        #expect((faulted["errors"] as! [Any]).allSatisfy { $0 is NSNull }, "\(faulted["errors"]!)")
-        #expect((faulted["finish"] as! [Any]).allSatisfy { ($0 as? String) == "length" }, "no truncated success: \(faulted["finish"]!)")
-        #expect(faulted["resume_seconds"] is Double, "no token after the kill")
-
-        let text = upLog()
-        #expect(text.contains("worker lost") && text.contains("w1"), "\(text)")
-        #expect(text.contains("restarted worker process"), "\(text)")
-        // w1 comes back: three healthy stages again.
-        #expect(waitHealthy(http, workers: 3, up: up, rejoined: "w1"), "w1 did not rejoin\n\(upLog())")
-        up.interrupt()
-        up.waitUntilExit()
-        #expect(up.terminationStatus == 0, "\(upLog())")
+        #expect(waitHealthy(stages: workers), "the cluster did not become healthy\n\(log())")
     }
 
-    /// Waits (≤ 120 s) until /health is ok with `workers` stages each holding layers.
-    private func waitHealthy(_ http: Int, workers: Int, up: Process, rejoined: String? = nil) -> Bool {
+    func log() -> String { (try? String(contentsOfFile: dir + "/up.log", encoding: .utf8)) ?? "" }
+
+    /// 8 concurrent greedy streams of 40 tokens; `fault` runs once every stream has 8 chunks.
+    func streams(_ out: String, fault: String? = nil) throws -> [String: Any] {
+        var args = [ServeCLITests.repo.appendingPathComponent("ops/fault-streams").path,
+                    "--base-url", "http://127.0.0.1:\(http)/v1", "--model", "SmolLM2-135M-Instruct.Q4_1",
+                    "--streams", "8", "--max-tokens", "40", "--out", dir + "/" + out]
+        if let fault { args += ["--fault", fault] }
+        let r = try StrataCLI.runTool("/bin/bash", args)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + out))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    /// Every stream of `got` equals `want`'s, none failed, none ended early.
+    func expectSame(_ want: [String: Any], _ got: [String: Any], _ what: String) {
+        let a = want["texts"] as? [String] ?? [], b = got["texts"] as? [String] ?? []
+        #expect(a.count == 8 && a.allSatisfy { !$0.isEmpty }, "unfaulted run: \(want)")
+        for i in 0..<min(a.count, b.count) { #expect(b[i] == a[i], "stream \(i) differs \(what)\n\(log())") }
+        #expect((got["errors"] as? [Any] ?? []).allSatisfy { $0 is NSNull }, "\(what): \(got["errors"] ?? "")")
+        #expect((got["finish"] as? [Any] ?? []).allSatisfy { ($0 as? String) == "length" }, "\(what): no truncated success \(got["finish"] ?? "")")
+    }
+
+    /// Waits (≤ 120 s) until /health is ok with `stages` workers holding layers (and `name` among them).
+    func waitHealthy(stages: Int, including name: String? = nil) -> Bool {
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline && up.isRunning {
             if let r = try? StrataCLI.runTool("/usr/bin/curl", ["-s", "http://127.0.0.1:\(http)/health"]),
                let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
-               json["status"] as? String == "ok",
-               let list = json["workers"] as? [[String: Any]],
-               list.filter({ ($0["layer_range"] as? String) != "none" && $0["healthy"] as? Bool == true }).count == workers,
-               rejoined.map({ name in list.contains { $0["name"] as? String == name && ($0["layer_range"] as? String) != "none" } }) ?? true {
-                return true
+               json["status"] as? String == "ok", let list = json["workers"] as? [[String: Any]] {
+                let holding = list.filter { ($0["layer_range"] as? String) != "none" && $0["healthy"] as? Bool == true }
+                    .compactMap { $0["name"] as? String }
+                if holding.count == stages && (name.map(holding.contains) ?? true) { return true }
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
         return false
+    }
+
+    func workerRunning(port: Int) -> Bool {
+        ((try? StrataCLI.runTool("/usr/bin/pgrep", ["-f", "[s]trata worker --listen tcp://127.0.0.1:\(port) "]))?.status ?? 1) == 0
+    }
+
+    /// Ctrl-C; the exit status.
+    func interrupt() -> Int32 {
+        up.interrupt()
+        up.waitUntilExit()
+        return up.terminationStatus
+    }
+
+    func stop() {
+        if up.isRunning { up.terminate(); up.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: dir)
     }
 }

@@ -34,7 +34,7 @@ extension Coordinator {
     /// membership thread re-plans. Idempotent.
     func memberLost(_ name: String, reason: String) {
         lock.lock()
-        guard failure == nil, lost[name] == nil, cluster.workers.contains(where: { $0.name == name }) else { lock.unlock(); return }
+        guard failure == nil, lost[name] == nil, config.workers.contains(where: { $0.name == name }) else { lock.unlock(); return }
         lost[name] = reason
         lastSeen[name] = nil
         var failed: [PendingBatch] = []
@@ -66,11 +66,12 @@ extension Coordinator {
             lock.lock()
             let lostNow = Set(lost.keys)
             let now = ContinuousClock.now
-            let silent = cluster.workers.map(\.name).filter { !lostNow.contains($0) && lastSeen[$0].map { now - $0 > timeout } ?? false }
+            let names = config.workers.map(\.name)
+            let silent = names.filter { !lostNow.contains($0) && lastSeen[$0].map { now - $0 > timeout } ?? false }
             lock.unlock()
-            for w in cluster.workers {
-                if lostNow.contains(w.name) { try? sendJoin(to: w.name) } else {
-                    try? links[w.name]?.send(WireMessage(.heartbeat(h)), deadline: .now + .milliseconds(100))
+            for name in names {
+                if lostNow.contains(name) { try? sendJoin(to: name) } else {
+                    try? link(name).send(WireMessage(.heartbeat(h)), deadline: .now + .milliseconds(100))
                 }
             }
             for name in silent { memberLost(name, reason: "no heartbeat for \(Int(seconds(timeout))) s") }
@@ -103,7 +104,7 @@ extension Coordinator {
     private func handleIdleControl(_ m: WireMessage) {
         guard case let .hello(h) = m.body, h.coordinatorID == id else { return }
         let (reply, accepted) = Handshake.answer(.success(m))
-        try? links[h.workerName]?.send(reply, deadline: .now + .seconds(5))
+        try? link(h.workerName).send(reply, deadline: .now + .seconds(5))
         guard accepted != nil else {
             logger.warning("returning worker refused", metadata: ["worker": "\(h.workerName)", "reason": "\(Handshake.reason(reply))"])
             return
@@ -125,8 +126,8 @@ extension Coordinator {
     private func replan() {
         let t0 = ContinuousClock.now
         lock.lock()
-        var live = cluster
-        live.workers = cluster.workers.filter { lost[$0.name] == nil }
+        var live = config
+        live.workers = config.workers.filter { lost[$0.name] == nil }
         lock.unlock()
         let plan: Plan
         do { plan = try Planner.plan(config: model, cluster: live) } catch {

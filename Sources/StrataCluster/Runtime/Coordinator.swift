@@ -36,7 +36,8 @@ public struct CoordinatorOptions: Sendable {
 /// the tokens it kept. Lost workers are invited back with a Join; one that answers rejoins and
 /// the plan grows back. While the model fits no surviving set, batches wait (`waitUntilReady`).
 public final class Coordinator: @unchecked Sendable {
-    public let cluster: ClusterConfig
+    /// The cluster as configured now (cluster.yaml edits apply through `apply(_:)`); under `lock`.
+    var config: ClusterConfig
     public let model: ModelConfig
     public let options: CoordinatorOptions
     public let id: UInt64 = .random(in: 1...UInt64.max)
@@ -75,7 +76,7 @@ public final class Coordinator: @unchecked Sendable {
 
     public init(cluster: ClusterConfig, network: Network, options: CoordinatorOptions = CoordinatorOptions(),
                 logger: Logger = Logger(label: "strata.coordinator")) throws {
-        self.cluster = cluster
+        config = cluster
         self.network = network
         self.options = options
         self.logger = logger
@@ -83,6 +84,8 @@ public final class Coordinator: @unchecked Sendable {
         currentPlan = try Planner.plan(config: model, cluster: cluster)
     }
 
+    /// The cluster configuration in force.
+    public var cluster: ClusterConfig { lock.lock(); defer { lock.unlock() }; return config }
     /// The plan in force.
     public var plan: Plan { lock.lock(); defer { lock.unlock() }; return currentPlan }
     /// Id of the plan in force (every batch carries it; workers refuse other plans' batches).
@@ -95,13 +98,13 @@ public final class Coordinator: @unchecked Sendable {
     public func start() throws {
         let box = try network.bind(cluster.coordinator.control)
         inbox = box
-        for w in cluster.workers { links[w.name] = try network.connect(w.endpoint) }
+        for w in config.workers { links[w.name] = try network.connect(w.endpoint) }
         logger.info("plan", metadata: ["stages": "\(describe(currentPlan))"])
         try joinAll()
         try assignAll()
         let now = ContinuousClock.now
         lock.lock()
-        for w in cluster.workers { lastSeen[w.name] = now }
+        for w in config.workers { lastSeen[w.name] = now }
         // Workers the plan leaves out (not needed) are not lost; only silence or exit loses one.
         state = .ready
         lock.unlock()
@@ -144,7 +147,7 @@ public final class Coordinator: @unchecked Sendable {
                 logger.warning("hello from a worker this plan does not expect", metadata: ["name": "\(h.workerName)"])
                 continue
             }
-            let link = links[h.workerName]!
+            let link = try self.link(h.workerName)
             if accepted == nil {
                 try link.send(reply, deadline: .now + .seconds(5))
                 throw ClusterError.handshakeRejected(reason: "\(h.workerName): \(Handshake.reason(reply))")
@@ -162,17 +165,25 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// The link to a configured worker.
+    func link(_ name: String) throws -> Outbox {
+        lock.lock(); defer { lock.unlock() }
+        guard let l = links[name] else { throw ClusterError.protocolViolation("no link to worker \(name)") }
+        return l
+    }
+
     func sendJoin(to name: String) throws {
         var j = Strata_V1_Join()
         j.protocolVersion = WireProtocol.version
         j.replyEndpoint = inbox!.endpoint
         j.workerName = name
         j.coordinatorID = id
-        try links[name]!.send(WireMessage(.join(j)), deadline: .now + .seconds(5))
+        try link(name).send(WireMessage(.join(j)), deadline: .now + .seconds(5))
     }
 
     /// Sends every stage of `plan` its Assign.
     func sendAssignments(_ plan: Plan, planID: UInt64) throws {
+        let cluster = self.cluster
         for (i, s) in plan.stages.enumerated() {
             var a = Strata_V1_Assign()
             a.modelPath = cluster.modelPath
@@ -188,7 +199,7 @@ public final class Coordinator: @unchecked Sendable {
             a.planID = planID
             a.bf16Activations = options.bf16Activations
             a.threads = UInt32(cluster.workers.first { $0.name == s.worker }?.threads ?? 0)
-            try links[s.worker]!.send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
+            try link(s.worker).send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
         }
     }
 
@@ -359,7 +370,7 @@ public final class Coordinator: @unchecked Sendable {
     public func health() -> [WorkerHealth] {
         lock.lock(); defer { lock.unlock() }
         let now = ContinuousClock.now
-        return cluster.workers.map { w in
+        return config.workers.map { w in
             let layers = currentPlan.stages.first { $0.worker == w.name }?.layerRange ?? 0..<0
             return WorkerHealth(worker: w.name, layers: layers, secondsSinceSeen: lastSeen[w.name].map { seconds(now - $0) } ?? .infinity,
                                 openSequences: openSequences[w.name] ?? 0, lostReason: lost[w.name])
