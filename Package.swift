@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataCluster", "StrataModel", "StrataTokenizer", "StrataTransport", "StrataTestSupport",
+                "StrataServer", "StrataCluster", "StrataModel", "StrataTokenizer", "StrataTransport", "StrataWire", "StrataTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

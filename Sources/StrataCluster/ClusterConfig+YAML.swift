@@ -1,11 +1,13 @@
 import Foundation
+import StrataTransport
 import Yams
 
 extension ClusterConfig {
-    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat"]
+    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat", "security"]
+    static let securityKeys = ["coordinator_key", "coordinator_secret_file"]
     static let heartbeatKeys = ["interval", "timeout"]
     static let coordinatorKeys = ["http", "control"]
-    static let workerKeys = ["name", "endpoint", "memory", "speed", "threads"]
+    static let workerKeys = ["name", "endpoint", "memory", "speed", "threads", "key", "secret_file"]
 
     /// Reads and validates a cluster.yaml file; the model path resolves against its directory.
     public static func load(path: String, homeDirectory: String) throws -> ClusterConfig {
@@ -30,6 +32,24 @@ extension ClusterConfig {
         precision = try Self.precision(root)
         apiKeys = try Self.apiKeys(root)
         heartbeat = try Self.heartbeat(root)
+        security = try Self.security(root, baseDirectory: baseDirectory, homeDirectory: homeDirectory)
+        if security != nil, let w = workers.first(where: { $0.key == nil }) {
+            throw ClusterError.missingKey(key: "workers[\(workers.firstIndex { $0.name == w.name }!)].key", line: w.line)
+        }
+        for i in workers.indices { workers[i].secretFile = workers[i].secretFile.map { Self.resolve(modelPath: $0, baseDirectory: baseDirectory, homeDirectory: homeDirectory) } }
+    }
+
+    private static func security(_ root: YAMLMapping, baseDirectory: String, homeDirectory: String) throws -> Security? {
+        guard let e = root.entry("security") else { return nil }
+        let m = try YAMLMapping(e.value, keyPath: "security", line: e.line)
+        try m.rejectUnknownKeys(allowed: securityKeys)
+        let k = try m.string(try m.required("coordinator_key"))
+        guard let key = Z85.decodeKey(k.text) else {
+            throw ClusterError.invalidValue(key: "security.coordinator_key", line: k.line, value: k.text,
+                                            reason: "is not a CURVE public key (40 Z85 characters, from `strata keys generate`)")
+        }
+        let file = try m.entry("coordinator_secret_file").map { try m.string($0).text }
+        return Security(coordinatorKey: key, coordinatorSecretFile: file.map { resolve(modelPath: $0, baseDirectory: baseDirectory, homeDirectory: homeDirectory) })
     }
 
     private static func compose(_ yaml: String) throws -> Node {
@@ -108,7 +128,17 @@ extension ClusterConfig {
         }
         let speed = try m.entry("speed").map(m.positiveNumber) ?? 1
         let threads = try m.entry("threads").map(m.positiveInt)
-        return Worker(name: name, endpoint: endpoint.text, memoryBytes: bytes, speed: speed, threads: threads, line: m.line)
+        var w = Worker(name: name, endpoint: endpoint.text, memoryBytes: bytes, speed: speed, threads: threads, line: m.line)
+        if let e = m.entry("key") {
+            let k = try m.string(e)
+            guard let key = Z85.decodeKey(k.text) else {
+                throw ClusterError.invalidValue(key: m.path("key"), line: k.line, value: k.text,
+                                                reason: "is not a CURVE public key (40 Z85 characters, from `strata keys generate`)")
+            }
+            w.key = key
+        }
+        w.secretFile = try m.entry("secret_file").map { try m.string($0).text }
+        return w
     }
 
     private static func heartbeat(_ root: YAMLMapping) throws -> Heartbeat {

@@ -51,6 +51,10 @@ public struct ClusterConfig: Sendable, Equatable {
         public var threads: Int?
         /// Line of the worker's entry in cluster.yaml, for messages.
         public var line: Int
+        /// CURVE public key (with `security:`).
+        public var key: [UInt8]?
+        /// Its key file, for `strata up` to start it with (resolved path).
+        public var secretFile: String?
 
         public init(name: String, endpoint: String, memoryBytes: Int, speed: Double = 1, threads: Int? = nil, line: Int = 0) {
             self.name = name
@@ -80,6 +84,18 @@ public struct ClusterConfig: Sendable, Equatable {
     public var apiKeys: [String]
     /// Membership: how often the coordinator beats, how long a silent worker lives.
     public var heartbeat = Heartbeat()
+    /// CURVE on every coordinator↔worker and worker↔worker link, when set.
+    public var security: Security?
+
+    /// `security:` — the coordinator's public key and key file; each worker lists its `key`.
+    public struct Security: Sendable, Equatable {
+        public var coordinatorKey: [UInt8]
+        /// The coordinator's key file (resolved path).
+        public var coordinatorSecretFile: String?
+        public init(coordinatorKey: [UInt8], coordinatorSecretFile: String? = nil) {
+            self.coordinatorKey = coordinatorKey; self.coordinatorSecretFile = coordinatorSecretFile
+        }
+    }
 
     /// `heartbeat:` — seconds between beats, and of silence before a worker is declared lost.
     public struct Heartbeat: Sendable, Equatable {

@@ -33,6 +33,8 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
     /// The plan changed (a worker was lost, rejoined or the cluster was re-sharded) while a batch
     /// was being built or was in flight; `ClusterModel` retries it on the new plan.
     case planChanged
+    /// A CURVE key file that cannot be used.
+    case keyFile(path: String, reason: String)
     /// A cluster.yaml edit changes settings a running cluster cannot take (model, precision,
     /// context, max_batch, coordinator endpoints); they need a restart.
     case restartRequired(keys: [String])
@@ -57,6 +59,7 @@ public enum ClusterError: Error, Equatable, CustomStringConvertible {
         case let .workerLost(w): return "worker \(w) stopped answering heartbeats"
         case .shutDown: return "the cluster is shutting down"
         case .planChanged: return "the cluster changed its plan while the batch was in flight"
+        case let .keyFile(p, r): return "key file \(p) \(r)"
         case let .restartRequired(k): return "changing \(k.joined(separator: ", ")) needs a restart of the coordinator and workers; the running cluster keeps its current settings"
         case let .protocolViolation(r): return "protocol violation: \(r)"
         case let .doesNotFit(s, req, avail, d):

@@ -30,6 +30,16 @@ public protocol Outbox: AnyObject, Sendable {
 public protocol Network: Sendable {
     func bind(_ endpoint: String) throws -> Inbox
     func connect(_ endpoint: String) throws -> Outbox
+    /// CURVE: accept the holder of this public key as a sender to this process's inboxes.
+    func trust(clientKey: [UInt8])
+    /// CURVE: the inbox at `endpoint` belongs to the holder of this public key.
+    func setServerKey(_ key: [UInt8], for endpoint: String)
+}
+
+extension Network {
+    /// Networks without CURVE (in-process) ignore keys.
+    public func trust(clientKey: [UInt8]) {}
+    public func setServerKey(_ key: [UInt8], for endpoint: String) {}
 }
 
 extension Inbox {

@@ -39,6 +39,11 @@ extension ZMQSocket {
         try setBytes(ZMQ_ROUTING_ID, id, name: "ZMQ_ROUTING_ID")
     }
 
+    /// The ZAP domain a server socket asks its authentication handler about.
+    public func setZAPDomain(_ domain: String) throws {
+        try setBytes(ZMQ_ZAP_DOMAIN, Array(domain.utf8), name: "ZMQ_ZAP_DOMAIN")
+    }
+
     /// Makes this socket a CURVE server with its 32-byte secret key (authenticated encryption).
     public func setCurveServer(secretKey: [UInt8]) throws {
         try checkKey(secretKey, "ZMQ_CURVE_SECRETKEY")
@@ -83,6 +88,8 @@ extension ZMQSocket {
 public struct CurveKeyPair: Sendable, Equatable {
     public var publicKey: [UInt8]
     public var secretKey: [UInt8]
+
+    public init(publicKey: [UInt8], secretKey: [UInt8]) { self.publicKey = publicKey; self.secretKey = secretKey }
 
     /// Generates a new key pair (`zmq_curve_keypair`); throws if libzmq lacks CURVE support.
     public static func generate() throws -> CurveKeyPair {

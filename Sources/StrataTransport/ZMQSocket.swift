@@ -11,7 +11,7 @@ import StrataWire
 public final class ZMQSocket: @unchecked Sendable {
     /// ZeroMQ socket patterns Strata uses.
     public enum Kind: Sendable {
-        case pair, push, pull, dealer, router
+        case pair, push, pull, dealer, router, rep
 
         var raw: Int32 {
             switch self {
@@ -20,6 +20,7 @@ public final class ZMQSocket: @unchecked Sendable {
             case .pull: return ZMQ_PULL
             case .dealer: return ZMQ_DEALER
             case .router: return ZMQ_ROUTER
+            case .rep: return ZMQ_REP
             }
         }
     }

@@ -9,6 +9,9 @@ public final class ZeroMQNetwork: Network, @unchecked Sendable {
     public let codec: WireCodec
     public var lingerMilliseconds: Int
     private let logger: Logger
+    /// CURVE on every socket when set (see `CurveSecurity`).
+    public let curve: CurveSecurity?
+    private var zap: ZAPHandler?
 
     public init(context: ZMQContext, codec: WireCodec = WireCodec(), lingerMilliseconds: Int = 1000,
                 logger: Logger = Logger(label: "strata.transport")) {
@@ -16,12 +19,34 @@ public final class ZeroMQNetwork: Network, @unchecked Sendable {
         self.codec = codec
         self.lingerMilliseconds = lingerMilliseconds
         self.logger = logger
+        curve = nil
     }
+
+    /// A network whose every link uses CURVE with `curve`'s keys; starts the context's ZAP handler,
+    /// which refuses (and logs) peers whose key is not listed.
+    public init(context: ZMQContext, curve: CurveSecurity, codec: WireCodec = WireCodec(), lingerMilliseconds: Int = 1000,
+                logger: Logger = Logger(label: "strata.transport")) throws {
+        self.context = context
+        self.codec = codec
+        self.lingerMilliseconds = lingerMilliseconds
+        self.logger = logger
+        self.curve = curve
+        zap = try ZAPHandler(context: context, security: curve, logger: logger)
+    }
+
+    deinit { zap?.stop() }
+
+    public func trust(clientKey: [UInt8]) { curve?.allow(clientKey) }
+    public func setServerKey(_ key: [UInt8], for endpoint: String) { curve?.setServerKey(key, for: endpoint) }
 
     public func bind(_ endpoint: String) throws -> Inbox {
         let socket = try context.socket(.pull)
         try socket.setLinger(milliseconds: 0)
         try socket.setMaxMessageSize(Int64(max(codec.limits.maxFrameBytes, codec.limits.maxHeaderBytes)))
+        if let curve {
+            try socket.setZAPDomain("strata")
+            try socket.setCurveServer(secretKey: curve.keyPair.secretKey)
+        }
         let bound = try socket.bind(endpoint)
         return ZeroMQInbox(socket: socket, endpoint: bound, codec: codec, logger: logger)
     }
@@ -29,6 +54,12 @@ public final class ZeroMQNetwork: Network, @unchecked Sendable {
     public func connect(_ endpoint: String) throws -> Outbox {
         let socket = try context.socket(.push)
         try socket.setLinger(milliseconds: lingerMilliseconds)
+        if let curve {
+            guard let key = curve.serverKey(for: endpoint) else {
+                throw TransportError.invalidOption(name: "ZMQ_CURVE_SERVERKEY", reason: "no CURVE key is known for the server at \(endpoint)")
+            }
+            try socket.setCurveClient(serverKey: key, publicKey: curve.keyPair.publicKey, secretKey: curve.keyPair.secretKey)
+        }
         try socket.connect(endpoint)
         return ZeroMQOutbox(socket: socket, endpoint: endpoint, codec: codec)
     }

@@ -45,7 +45,7 @@ struct ClusterRunOptions: ParsableArguments {
     /// Starts the coordinator; runs the prompt (returns after it) or serves until SIGINT/SIGTERM.
     /// `stopWorkers` are told to shut down at the end (all of them after a prompt).
     func runCoordinator(_ cluster: ClusterConfig, children: LocalWorkers?) throws {
-        let network = ZeroMQNetwork(context: try ZMQContext())
+        let network = try SecureNetwork.coordinator(cluster)
         let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions(cluster))
         let metrics = ServerMetrics()
         if prompt == nil { Serving.observe(coordinator, into: metrics) }
@@ -121,7 +121,8 @@ struct UpCommand: ParsableCommand {
     func run() throws {
         let cluster = try options.loadCluster()
         let local = cluster.workers.filter { LocalWorkers.isLocal($0.endpoint) }
-        let children = try LocalWorkers.start(local, logLevel: options.logLevel ?? (options.prompt == nil ? .info : .warning))
+        let children = try LocalWorkers.start(local, logLevel: options.logLevel ?? (options.prompt == nil ? .info : .warning),
+                                              security: cluster.security)
         try options.runCoordinator(cluster, children: children)
     }
 }

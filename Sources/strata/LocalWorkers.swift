@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import ArgumentParser
 import StrataCluster
+import StrataTransport
 
 /// Worker processes started by this process (`strata up`, `strata bench pipeline`): each is
 /// `strata worker --exit-with-parent`, so none outlives its parent.
@@ -20,9 +22,13 @@ final class LocalWorkers: @unchecked Sendable {
     /// Workers whose exit is expected (removed from cluster.yaml).
     private var retired: Set<String> = []
 
-    static func start(_ workers: [ClusterConfig.Worker], logLevel: Logger.Level) throws -> LocalWorkers {
+    /// The coordinator's public key (Z85) when the cluster uses CURVE: workers get it and their key file.
+    private var coordinatorKey: String?
+
+    static func start(_ workers: [ClusterConfig.Worker], logLevel: Logger.Level, security: ClusterConfig.Security? = nil) throws -> LocalWorkers {
         let set = LocalWorkers()
         set.logLevel = logLevel
+        set.coordinatorKey = security.map { Z85.encode($0.coordinatorKey) }
         for w in workers { try set.add(w) }
         return set
     }
@@ -32,6 +38,12 @@ final class LocalWorkers: @unchecked Sendable {
         var args = ["worker", "--listen", Self.bindable(w.endpoint), "--name", w.name, "--memory", "\(w.memoryBytes)B",
                     "--exit-with-parent", "--log-level", logLevel.rawValue]
         if let t = w.threads { args += ["--threads", "\(t)"] }
+        if let coordinatorKey {
+            guard let file = w.secretFile else {
+                throw ValidationError("cluster.yaml uses CURVE: worker \(w.name) needs secret_file (its key file) for strata up to start it")
+            }
+            args += ["--key-file", file, "--coordinator-key", coordinatorKey]
+        }
         lock.lock(); arguments[w.name] = args; retired.remove(w.name); lock.unlock()
         try spawn(w.name)
     }

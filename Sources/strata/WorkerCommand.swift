@@ -24,6 +24,10 @@ struct WorkerCommand: ParsableCommand {
     var exitWithParent = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+    @Option(help: "CURVE key file of this worker (strata keys generate); with --coordinator-key, every link is authenticated and encrypted.")
+    var keyFile: String?
+    @Option(help: "The coordinator's CURVE public key (cluster.yaml security.coordinator_key).")
+    var coordinatorKey: String?
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -32,7 +36,7 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         CLILogging.bootstrap(logLevel)
-        let network = ZeroMQNetwork(context: try ZMQContext())
+        let network = try SecureNetwork.worker(listen: listen, keyFile: keyFile, coordinatorKey: coordinatorKey)
         let worker = Worker(network: network, options: WorkerOptions(
             listen: listen, name: name, threads: threads,
             memoryBytes: memory.flatMap(ByteSize.parse) ?? Int(ProcessInfo.processInfo.physicalMemory),

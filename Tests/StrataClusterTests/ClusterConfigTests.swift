@@ -63,6 +63,21 @@ struct ClusterConfigTests {
         #expect(c.heartbeat == .init(interval: 1, timeout: 10))
     }
 
+    @Test func security() throws {
+        let k = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"   // a valid Z85 public key (40 characters)
+        let workerKeys = Self.valid.replacingOccurrences(of: "    memory: 32GiB\n", with: "    memory: 32GiB\n    key: \(k)\n")
+            .replacingOccurrences(of: "    memory: 512MiB\n", with: "    memory: 512MiB\n    key: \(k)\n    secret_file: keys/w1.key\n")
+        let c = try ClusterConfig(yaml: workerKeys + "\nsecurity:\n  coordinator_key: \(k)\n  coordinator_secret_file: c.key\n",
+                                  baseDirectory: "/etc/strata", homeDirectory: "/home/u")
+        #expect(c.security?.coordinatorKey.count == 32 && c.security?.coordinatorSecretFile == "/etc/strata/c.key")
+        #expect(c.workers.allSatisfy { $0.key?.count == 32 } && c.workers[1].secretFile == "/etc/strata/keys/w1.key")
+        expectError(Self.valid + "\nsecurity:\n  coordinator_key: short\n",
+                    .invalidValue(key: "security.coordinator_key", line: 15, value: "short",
+                                  reason: "is not a CURVE public key (40 Z85 characters, from `strata keys generate`)"))
+        // With security, every worker must list its key.
+        expectError(Self.valid + "\nsecurity:\n  coordinator_key: \(k)\n", .missingKey(key: "workers[0].key", line: 6))
+    }
+
     @Test func heartbeat() throws {
         let c = try ClusterConfig(yaml: Self.valid + "\nheartbeat:\n  interval: 250ms\n  timeout: 2.5s\n", baseDirectory: "/", homeDirectory: "/")
         #expect(c.heartbeat == .init(interval: 0.25, timeout: 2.5))
@@ -99,9 +114,9 @@ struct ClusterConfigTests {
 
     @Test func unknownKeys() {
         expectError(Self.valid.replacingOccurrences(of: "model:", with: "modle:"),
-                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat"]))
+                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat", "security"]))
         expectError(Self.valid.replacingOccurrences(of: "threads: 8", with: "thread: 8"),
-                    .unknownKey(key: "workers[1].thread", line: 13, allowed: ["name", "endpoint", "memory", "speed", "threads"]))
+                    .unknownKey(key: "workers[1].thread", line: 13, allowed: ["name", "endpoint", "memory", "speed", "threads", "key", "secret_file"]))
         expectError(Self.valid.replacingOccurrences(of: "  http:", with: "  htp:"),
                     .unknownKey(key: "coordinator.htp", line: 3, allowed: ["http", "control"]))
     }

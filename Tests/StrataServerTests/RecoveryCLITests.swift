@@ -1,6 +1,8 @@
 import Foundation
 import StrataTestSupport
+import StrataCluster
 import StrataTransport
+import StrataWire
 import Testing
 
 /// The cluster keeps every request alive through changes of shape, with `strata up` serving three
@@ -47,6 +49,44 @@ struct RecoveryCLITests {
     }
 }
 
+/// CURVE on every link of a served cluster (keys from `strata keys generate`, listed in
+/// cluster.yaml): requests are served as without it, and a stranger with an unlisted key can
+/// neither inject a batch into a worker nor talk to the coordinator — both refuse and log it.
+@Suite(.serialized, .enabled(if: TestAssets.available(TestAssets.smolLM2)))
+struct SecuredClusterCLITests {
+    @Test func securedClusterServesAndRefusesStrangers() throws {
+        let rig = try UpRig(workers: 3, secured: true)
+        defer { rig.stop() }
+        let run = try rig.streams("secured.json")
+        let texts = run["texts"] as? [String] ?? []
+        #expect(texts.count == 8 && texts.allSatisfy { !$0.isEmpty }, "\(run)")
+        #expect((run["errors"] as? [Any] ?? []).allSatisfy { $0 is NSNull }, "\(run)")
+
+        // A stranger that knows the servers' public keys but holds an unlisted key of its own.
+        let stranger = try CurveKeyPair.generate()
+        let w0 = "tcp://127.0.0.1:\(rig.ports[1])", control = "tcp://127.0.0.1:\(rig.ports[0])"
+        let network = try ZeroMQNetwork(context: try ZMQContext(), curve: CurveSecurity(
+            keyPair: stranger, allowedClients: [], serverKeys: [w0: rig.publicKeys["w0"]!, control: rig.publicKeys["coordinator"]!]))
+        var batch = Strata_V1_Batch()
+        batch.batchID = 424242
+        let toWorker = try network.connect(w0), toCoordinator = try network.connect(control)
+        try? toWorker.send(WireMessage(.batch(batch)), deadline: .now + .seconds(2))
+        try? toCoordinator.send(Handshake.hello(workerName: "w1", capabilities: WorkerCapabilities.detect(memoryBytes: 1 << 30, threads: 1)),
+                                deadline: .now + .seconds(2))
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && rig.log().components(separatedBy: "refused a peer").count - 1 < 2 { Thread.sleep(forTimeInterval: 0.25) }
+        let text = rig.log()
+        #expect(text.components(separatedBy: "refused a peer").count - 1 >= 2, "worker and coordinator must both refuse\n\(text)")
+        #expect(text.contains(Z85.encode(stranger.publicKey)), "the refused key is logged\n\(text)")
+        #expect(!text.contains("424242"), "the stranger's batch reached a worker\n\(text)")
+        toWorker.close(); toCoordinator.close()
+        // Still serving, still healthy.
+        let again = try rig.streams("again.json")
+        #expect((again["texts"] as? [String]) == texts)
+        #expect(rig.interrupt() == 0, "\(rig.log())")
+    }
+}
+
 /// `strata up` on a temporary cluster.yaml of N local workers (heartbeat 250ms / 3s), with
 /// variants of the file for the reconfiguration test: four.yaml (one spare added) and
 /// without-w1.yaml (that, minus w1).
@@ -56,22 +96,39 @@ struct UpRig {
     let http: Int
     let ports: [Int]   // control, then one per worker (spares included)
     let up = Process()
+    /// Public keys (with `secured`), by worker name and "coordinator".
+    var publicKeys: [String: [UInt8]] = [:]
 
-    init(workers: Int, spare: Int = 0) throws {
+    init(workers: Int, spare: Int = 0, secured: Bool = false) throws {
         http = try FreePort.next()
         ports = try (0...(workers + spare)).map { _ in try FreePort.next() }
         dir = NSTemporaryDirectory() + "strata-recovery-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         config = dir + "/cluster.yaml"
-        let ports = self.ports, http = self.http
+        let ports = self.ports, http = self.http, dir = self.dir
+        var keys: [String: [UInt8]] = [:]
+        if secured {
+            for name in ["coordinator"] + (0..<(workers + spare)).map({ "w\($0)" }) {
+                let r = try StrataCLI.run(["keys", "generate", "--out", "\(dir)/\(name).key"])
+                let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("public key: ") } ?? ""
+                keys[name] = Z85.decodeKey(String(line.dropFirst("public key: ".count)))
+            }
+        }
+        publicKeys = keys
+        let security = secured ? "security:\n  coordinator_key: \(Z85.encode(keys["coordinator"]!))\n  coordinator_secret_file: \(dir)/coordinator.key\n" : ""
+        func workerYAML(_ i: Int) -> String {
+            var text = "  - name: w\(i)\n    endpoint: tcp://127.0.0.1:\(ports[i + 1])\n    memory: 2GiB\n    threads: 1"
+            if secured { text += "\n    key: \(Z85.encode(keys["w\(i)"]!))\n    secret_file: \(dir)/w\(i).key" }
+            return text
+        }
         func yaml(_ names: [Int]) -> String {
             """
             model: \(TestAssets.smolLM2)
             coordinator:
               http: 127.0.0.1:\(http)
               control: tcp://127.0.0.1:\(ports[0])
-            workers:
-            \(names.map { "  - name: w\($0)\n    endpoint: tcp://127.0.0.1:\(ports[$0 + 1])\n    memory: 2GiB\n    threads: 1" }.joined(separator: "\n"))
+            \(security)workers:
+            \(names.map(workerYAML).joined(separator: "\n"))
             context: 512
             max_batch: 8
             heartbeat:

@@ -18,7 +18,7 @@ public struct ConfigChange: Sendable, Equatable {
         removed = old.workers.map(\.name).filter { after[$0] == nil }
         changed = new.workers.compactMap { w in
             guard let o = before[w.name] else { return nil }
-            return (o.endpoint, o.memoryBytes, o.speed, o.threads) == (w.endpoint, w.memoryBytes, w.speed, w.threads) ? nil : w.name
+            return (o.endpoint, o.memoryBytes, o.speed, o.threads) == (w.endpoint, w.memoryBytes, w.speed, w.threads) && o.key == w.key ? nil : w.name
         }
     }
 
@@ -31,6 +31,7 @@ public struct ConfigChange: Sendable, Equatable {
         if old.maxBatch != new.maxBatch { keys.append("max_batch") }
         if old.coordinator != new.coordinator { keys.append("coordinator") }
         if old.heartbeat != new.heartbeat { keys.append("heartbeat") }
+        if old.security != new.security { keys.append("security") }
         return keys
     }
 }
@@ -50,6 +51,10 @@ extension Coordinator {
         let change = ConfigChange(from: old, to: new)
         var fresh: [String: Outbox] = [:]
         for w in new.workers where change.added.contains(w.name) || change.changed.contains(w.name) {
+            if let key = w.key {
+                network.trust(clientKey: key)
+                network.setServerKey(key, for: w.endpoint)
+            }
             fresh[w.name] = try network.connect(w.endpoint)
         }
         lock.lock()

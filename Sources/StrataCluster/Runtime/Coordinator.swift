@@ -199,6 +199,11 @@ public final class Coordinator: @unchecked Sendable {
             a.planID = planID
             a.bf16Activations = options.bf16Activations
             a.threads = UInt32(cluster.workers.first { $0.name == s.worker }?.threads ?? 0)
+            if let security = cluster.security {
+                let key = { (name: String) in cluster.workers.first { $0.name == name }?.key ?? [] }
+                a.downstreamServerKey = Data(i + 1 < plan.stages.count ? key(plan.stages[i + 1].worker) : security.coordinatorKey)
+                if i > 0 { a.upstreamClientKey = Data(key(plan.stages[i - 1].worker)) }
+            }
             try link(s.worker).send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
         }
     }

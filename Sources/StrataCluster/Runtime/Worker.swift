@@ -163,6 +163,9 @@ public final class Worker: @unchecked Sendable {
             return
         }
         if a.threads > 0, a.threads != UInt32(pool.threads) { pool = ThreadPool(threads: Int(a.threads)) }
+        // CURVE: the upstream stage may connect; the downstream inbox is the holder of this key.
+        if !a.upstreamClientKey.isEmpty { network.trust(clientKey: Array(a.upstreamClientKey)) }
+        if !a.downstreamServerKey.isEmpty { network.setServerKey(Array(a.downstreamServerKey), for: a.downstreamEndpoint) }
         let previous = reusable(for: a)
         slice = nil   // its weights live on in `previous` where the new slice takes them over
         planID = 0

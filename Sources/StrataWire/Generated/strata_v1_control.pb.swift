@@ -11,6 +11,11 @@
 /// Control messages between the coordinator and each worker (a socket pair separate from the
 /// activation ring). Written by StrataCluster's coordinator and worker through StrataWire.WireCodec.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -277,6 +282,12 @@ public nonisolated struct Strata_V1_Assign: Sendable {
 
   /// compute threads to use (0 = the worker's own setting)
   public var threads: UInt32 = 0
+
+  /// CURVE: public key of the downstream inbox (empty: no CURVE)
+  public var downstreamServerKey: Data = Data()
+
+  /// CURVE: public key of the upstream stage, to accept (empty: none)
+  public var upstreamClientKey: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -580,7 +591,7 @@ nonisolated extension Strata_V1_HelloReply: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0\u{3}downstream_server_key\0\u{3}upstream_client_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -601,6 +612,8 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
       case 12: try { try decoder.decodeSingularBoolField(value: &self.bf16Activations) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
+      case 14: try { try decoder.decodeSingularBytesField(value: &self.downstreamServerKey) }()
+      case 15: try { try decoder.decodeSingularBytesField(value: &self.upstreamClientKey) }()
       default: break
       }
     }
@@ -646,6 +659,12 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.threads != 0 {
       try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 13)
     }
+    if !self.downstreamServerKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.downstreamServerKey, fieldNumber: 14)
+    }
+    if !self.upstreamClientKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.upstreamClientKey, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -663,6 +682,8 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.planID != rhs.planID {return false}
     if lhs.bf16Activations != rhs.bf16Activations {return false}
     if lhs.threads != rhs.threads {return false}
+    if lhs.downstreamServerKey != rhs.downstreamServerKey {return false}
+    if lhs.upstreamClientKey != rhs.upstreamClientKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
