@@ -22,6 +22,7 @@ struct KeysGenerate: ParsableCommand {
     func run() throws {
         let pair = try KeyFile.generate(path: out)
         print("public key: \(Z85.encode(pair.publicKey))")
+        print("for cluster.yaml (quoted: Z85 may hold YAML indicators): key: \"\(Z85.encode(pair.publicKey))\"")
         print("wrote \(out) (keep it on the box that uses it; cluster.yaml lists only the public key)")
     }
 }

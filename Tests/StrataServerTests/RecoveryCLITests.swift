@@ -115,10 +115,11 @@ struct UpRig {
             }
         }
         publicKeys = keys
-        let security = secured ? "security:\n  coordinator_key: \(Z85.encode(keys["coordinator"]!))\n  coordinator_secret_file: \(dir)/coordinator.key\n" : ""
+        let security = secured ? "security:\n  coordinator_key: \"\(Z85.encode(keys["coordinator"]!))\"\n  coordinator_secret_file: \(dir)/coordinator.key\n" : ""
         func workerYAML(_ i: Int) -> String {
             var text = "  - name: w\(i)\n    endpoint: tcp://127.0.0.1:\(ports[i + 1])\n    memory: 2GiB\n    threads: 1"
-            if secured { text += "\n    key: \(Z85.encode(keys["w\(i)"]!))\n    secret_file: \(dir)/w\(i).key" }
+            // Quoted: a Z85 key may hold ':' or start with a YAML indicator.
+            if secured { text += "\n    key: \"\(Z85.encode(keys["w\(i)"]!))\"\n    secret_file: \(dir)/w\(i).key" }
             return text
         }
         func yaml(_ names: [Int]) -> String {
