@@ -49,7 +49,7 @@ struct ClusterRunOptions: ParsableArguments {
         let coordinator = try Coordinator(cluster: cluster, network: network, options: coordinatorOptions(cluster))
         let metrics = ServerMetrics()
         if prompt == nil { Serving.observe(coordinator, into: metrics) }
-        let started = StartedFlag()
+        let started = Atomic()
         children?.onUnexpectedExit = { [weak children] name, status in
             guard started.value else {
                 // Before the cluster runs, a worker that dies is a startup failure (e.g. its port is taken).
@@ -127,16 +127,6 @@ struct UpCommand: ParsableCommand {
     }
 }
 
-/// Set once the coordinator has started (read from process-exit handlers).
-final class StartedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v = false
-    var value: Bool {
-        get { lock.lock(); defer { lock.unlock() }; return v }
-        set { lock.lock(); v = newValue; lock.unlock() }
-    }
-}
-
 /// Watches cluster.yaml while the cluster serves: a valid edit is applied live (`Coordinator.apply`:
 /// added workers join, removed ones drain and leave; under `strata up`, local workers that were
 /// added are started and removed ones are let go); an invalid one is logged and the running
@@ -145,7 +135,7 @@ final class ConfigWatcher: @unchecked Sendable {
     let path: String
     let coordinator: Coordinator
     let children: LocalWorkers?
-    private let stopped = StartedFlag()
+    private let stopped = Atomic()
     private var last: Data?
     private let log = Logger(label: "strata.config")
 

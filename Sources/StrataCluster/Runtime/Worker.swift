@@ -354,10 +354,11 @@ final class LoadJob: @unchecked Sendable {
 }
 
 /// A flag shared between threads.
-final class Atomic: @unchecked Sendable {
+public final class Atomic: @unchecked Sendable {
     private let lock = NSLock()
     private var v = false
-    var value: Bool {
+    public init() {}
+    public var value: Bool {
         get { lock.lock(); defer { lock.unlock() }; return v }
         set { lock.lock(); v = newValue; lock.unlock() }
     }
