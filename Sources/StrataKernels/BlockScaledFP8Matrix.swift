@@ -87,7 +87,7 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
         if batch == 1 {
-            let xs = prescaled(x)
+            let xs = prescaled(x, batch: 1).values
             defer { xs.deallocate() }
             pool.parallelChunks(rows, chunk: gemvChunkRows(threads: pool.threads)) { range in
                 self.gemv(rows: range, x: xs, y: y)

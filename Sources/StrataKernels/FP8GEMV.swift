@@ -7,17 +7,7 @@ extension BlockScaledFP8Matrix {
     /// Rows of one GEMV pass.
     static let gemvRowsPerPass = 4
 
-    /// x (cols,) → x·2^64 (`fp8ActivationScale`, exact), the GEMV's activation operand.
-    func prescaled(_ x: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        let xs = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-        let k = SIMD8(repeating: fp8ActivationScale)
-        var i = 0
-        while i &+ 8 <= cols { storeLanes(lanes(x + i) * k, xs + i); i &+= 8 }
-        while i < cols { xs[i] = x[i] * fp8ActivationScale; i &+= 1 }
-        return xs
-    }
-
-    /// y[r] for r in `range`; x (cols,) from `prescaled`, y (rows,).
+    /// y[r] for r in `range`; x (cols,) from `prescaled(_:batch:)` (x·2^64), y (rows,).
     ///
     /// The range is cut into 4 contiguous quarters and pass k takes row k of each, so the four
     /// row streams each walk one long contiguous stretch of memory (the hardware prefetcher sees 4

@@ -51,10 +51,7 @@ public final class ClusterModel: ForwardPass, @unchecked Sendable {
             let results: Strata_V1_Results
             do {
                 results = try coordinator.submit(batch, generation: generation)!.wait()
-            } catch ClusterError.planChanged {
-                lock.lock(); retriedSteps += 1; lock.unlock()
-                continue
-            } catch ClusterError.workerLost {
+            } catch ClusterError.planChanged, ClusterError.workerLost {
                 lock.lock(); retriedSteps += 1; lock.unlock()
                 continue
             }
