@@ -78,6 +78,21 @@ struct ClusterConfigTests {
         expectError(Self.valid + "\nsecurity:\n  coordinator_key: \(k)\n", .missingKey(key: "workers[0].key", line: 6))
     }
 
+    /// What an edited cluster.yaml changes about the workers (live re-sharding's input).
+    @Test func configChange() throws {
+        let old = try Self.parse(Self.valid)
+        var new = old
+        #expect(ConfigChange(from: old, to: new).isEmpty)
+        new.workers.append(.init(name: "c", endpoint: "tcp://10.0.0.3:5551", memoryBytes: 1 << 30))
+        new.workers.removeAll { $0.name == "a" }
+        new.workers[0].memoryBytes *= 2   // b
+        let change = ConfigChange(from: old, to: new)
+        #expect(change.added == ["c"] && change.removed == ["a"] && change.changed == ["b"])
+        var keyed = old
+        keyed.workers[1].key = [UInt8](repeating: 7, count: 32)
+        #expect(ConfigChange(from: old, to: keyed).changed == ["b"], "a new key is a change")
+    }
+
     @Test func heartbeat() throws {
         let c = try ClusterConfig(yaml: Self.valid + "\nheartbeat:\n  interval: 250ms\n  timeout: 2.5s\n", baseDirectory: "/", homeDirectory: "/")
         #expect(c.heartbeat == .init(interval: 0.25, timeout: 2.5))

@@ -114,6 +114,12 @@ struct WorkerProtocolTests {
         try rig.expectError(.malformed, batch: 4, containing: "999999")
         try rig.send(.batch(Self.batch(5, plan: 9, [Self.entry(7, start: true, position: 3, tokens: [1])])))
         try rig.expectError(.malformed, batch: 5, containing: "position 3")
+        // A resumed sampler that claims more sampled tokens than its history holds.
+        var resumed = Self.entry(9, start: true, position: 0, tokens: [1])
+        resumed.history = [1, 2]
+        resumed.resumedSamples = 3
+        try rig.send(.batch(Self.batch(7, plan: 9, [resumed])))
+        try rig.expectError(.malformed, batch: 7, containing: "resumed_samples 3 > history 2")
         // Token ids that disagree with the row count never leave the sender: the codec refuses them.
         var e = Self.entry(8, start: true, position: 0, tokens: [1, 2])
         e.tokenCount = 3

@@ -25,6 +25,24 @@ import Testing
         #expect(t.top.map(\.token) == [3, 5, 7])
     }
 
+    /// A sampler rebuilt after recovery replays what was sampled and continues exactly: same
+    /// draws, same penalty counts, whatever the split point.
+    @Test func replayContinuesTheSameSequence() {
+        let p = SamplingParameters(temperature: 1.2, presencePenalty: 0.5, frequencyPenalty: 0.3, seed: 77)
+        var whole = Sampler(p)
+        let tokens = (0..<24).map { _ in Self.sample(&whole).token }
+        #expect(Set(tokens).count > 1, "the draws must vary for the test to mean anything")
+        for cut in [0, 1, 7, 23] {
+            var resumed = Sampler(p)
+            resumed.replay(tokens[..<cut])
+            let rest = (cut..<24).map { _ in Self.sample(&resumed).token }
+            #expect(rest == Array(tokens[cut...]), "cut at \(cut)")
+        }
+        // Without the replay the continuation differs (the test can fail).
+        var fresh = Sampler(p)
+        #expect((7..<24).map { _ in Self.sample(&fresh).token } != Array(tokens[7...]))
+    }
+
     @Test func sameSeedSameTokensOtherSeedOthers() {
         func run(_ seed: UInt64) -> [Int] {
             var s = Sampler(SamplingParameters(temperature: 1.5, seed: seed))
