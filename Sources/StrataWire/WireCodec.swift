@@ -43,6 +43,7 @@ public struct WireCodec: Sendable {
         }
         let tensors = try decodeTensors(envelope.tensors, frames: frames.dropFirst())
         if case let .batch(batch) = body { try Self.validate(batch, tensors: tensors) }
+        if case let .kvBlocks(blocks) = body { try Self.validate(blocks, tensors: tensors) }
         return WireMessage(body, tensors: tensors)
     }
 
@@ -103,6 +104,22 @@ public struct WireCodec: Sendable {
             count = p
         }
         return dims.map { Int($0) }
+    }
+
+    /// KV blocks carry keys and values for each of their layers, `length` rows each, f32.
+    private static func validate(_ b: Strata_V1_KVBlocks, tensors: [WireTensor]) throws {
+        func bad(_ r: String) -> WireError { .inconsistentBatch(reason: "kv_blocks of sequence \(b.sequenceID): \(r)") }
+        if b.done {
+            guard tensors.isEmpty else { throw bad("a done message carries no tensors") }
+            return
+        }
+        guard b.layerEnd > b.layerStart, b.length > 0 else { throw bad("empty layers [\(b.layerStart), \(b.layerEnd)) or length \(b.length)") }
+        guard tensors.count == 2 * Int(b.layerEnd - b.layerStart) else {
+            throw bad("\(tensors.count) tensors for \(b.layerEnd - b.layerStart) layers (keys and values each)")
+        }
+        for t in tensors where t.dtype != .f32 || t.shape.count != 2 || t.shape[0] != Int(b.length) || t.shape[1] != tensors[0].shape[1] {
+            throw bad("tensor \(t.shape) \(t.dtype) is not [\(b.length), width] f32 like the others")
+        }
     }
 
     /// A batch's token ids and activation rows must agree with its sequences' token counts.

@@ -27,6 +27,8 @@ public struct WireMessage: Sendable {
         case .join: return "join"
         case .batch: return "batch"
         case .results: return "results"
+        case .migrateKv: return "migrate_kv"
+        case .kvBlocks: return "kv_blocks"
         }
     }
 }

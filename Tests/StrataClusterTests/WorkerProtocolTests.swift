@@ -18,10 +18,11 @@ struct WorkerProtocolTests {
         let toWorker: Outbox
         let done = DispatchSemaphore(value: 0)
 
-        init(_ kind: NetworkKind) throws {
+        init(_ kind: NetworkKind, kvWait: Duration = .seconds(30)) throws {
             network = try kind.make()
             worker = Worker(network: network, options: WorkerOptions(listen: kind.anyPort, threads: 1, memoryBytes: 1 << 30),
                             logger: quietLogger("strata.worker"))
+            worker.kvWait = kvWait
             let endpoint = try worker.bind()
             inbox = try network.bind(kind.anyPort)
             toWorker = try network.connect(endpoint)
@@ -148,5 +149,65 @@ struct WorkerProtocolTests {
         try rig.send(.heartbeat(hb))
         guard case let .heartbeat(back) = try rig.next().body else { Issue.record("expected heartbeat"); return }
         #expect(back.sequence == 77 && back.workerName == "solo" && back.openSequences == 1)
+    }
+
+    /// Live re-sharding at one worker: a new plan that keeps KV keeps the caches of its layers (the
+    /// sequence continues with LocalModel's tokens); one whose sources never send gives up after
+    /// `kvWait`, reports the caches incomplete and drops them (the coordinator then re-prefills);
+    /// KV blocks whose tensors disagree with their layers never leave the sender.
+    @Test(arguments: NetworkKind.allCases)
+    func aNewPlanKeepsOrDropsTheKVCaches(_ kind: NetworkKind) throws {
+        let rig = try Rig(kind, kvWait: .milliseconds(300))
+        defer { try? rig.send(.shutdown(Strata_V1_Shutdown())); rig.done.wait() }
+        var join = Strata_V1_Join()
+        join.protocolVersion = WireProtocol.version
+        join.replyEndpoint = rig.inbox.endpoint
+        join.workerName = "solo"
+        join.coordinatorID = 42
+        try rig.send(.join(join))
+        guard case .hello = try rig.next().body else { Issue.record("expected hello"); return }
+        var a = Strata_V1_Assign()
+        a.modelPath = TestAssets.smolLM2
+        a.layerStart = 0; a.layerEnd = 30; a.firstStage = true; a.lastStage = true
+        a.downstreamEndpoint = rig.inbox.endpoint
+        a.planID = 9
+        func assign(_ plan: UInt64, keep: Bool, sources: [String]) throws -> Strata_V1_AssignReply {
+            a.planID = plan
+            a.keepKv = keep
+            a.kvSources = sources
+            try rig.send(.assign(a))
+            guard case let .assignReply(r) = try rig.next().body else { throw ClusterError.protocolViolation("expected assign_reply") }
+            #expect(r.ok && r.planID == plan, "\(r.error.message)")
+            return r
+        }
+        _ = try assign(9, keep: false, sources: [])
+        let ids = SmolLM2.tokenizer.encode(SmolLM2.prompts[1])
+        let expected = try SmolLM2.generate(try SmolLM2.local(), ids, 3)
+        try rig.send(.batch(Self.batch(1, plan: 9, [Self.entry(1, start: true, position: 0, tokens: ids)])))
+        guard case let .results(r1) = try rig.next().body else { Issue.record("expected results"); return }
+        #expect(r1.sequences.map(\.tokenID) == [UInt32(expected[0])])
+
+        // Same layers, keep KV, nothing to receive: the cache is kept whole.
+        let kept = try assign(10, keep: true, sources: [])
+        #expect(kept.kvComplete && kept.kvSequences == 1 && kept.kvBytesReceived == 0)
+        try rig.send(.batch(Self.batch(2, plan: 10, [Self.entry(1, start: false, position: ids.count, tokens: [expected[0]])])))
+        guard case let .results(r2) = try rig.next().body else { Issue.record("expected results"); return }
+        #expect(r2.sequences.map(\.tokenID) == [UInt32(expected[1])])
+
+        // A source that never sends: after kvWait the caches are dropped and the reply says so.
+        let t0 = ContinuousClock.now
+        let dropped = try assign(11, keep: true, sources: ["ghost"])
+        #expect(!dropped.kvComplete && dropped.kvSequences == 0)
+        #expect(ContinuousClock.now - t0 >= .milliseconds(300))
+        try rig.send(.batch(Self.batch(3, plan: 11, [Self.entry(1, start: false, position: ids.count + 1, tokens: [expected[1]])])))
+        try rig.expectError(.unknownSequence, batch: 3, containing: "sequence 1")
+
+        // Two layers' blocks with one tensor: the codec refuses them before they are sent.
+        var blocks = Strata_V1_KVBlocks()
+        blocks.planID = 12; blocks.sender = "solo"; blocks.sequenceID = 1
+        blocks.layerStart = 0; blocks.layerEnd = 2; blocks.length = 4
+        #expect(throws: TransportError.self) {
+            try rig.send(.kvBlocks(blocks), tensors: [WireTensor(encoding: [Float](repeating: 0, count: 4 * 192), shape: [4, 192])])
+        }
     }
 }

@@ -43,6 +43,21 @@ import Testing
         #expect((7..<24).map { _ in Self.sample(&fresh).token } != Array(tokens[7...]))
     }
 
+    /// A sampler moved to another worker (its state exported and rebuilt) continues exactly,
+    /// penalties included; a corrupt generator state is refused.
+    @Test func exportedStateContinuesTheSameSequence() {
+        let p = SamplingParameters(temperature: 0.9, repetitionPenalty: 1.3, presencePenalty: 0.4, frequencyPenalty: 0.2, seed: 5)
+        var whole = Sampler(p, prompt: [3, 4, 5])
+        let first = (0..<9).map { _ in Self.sample(&whole).token }
+        #expect(Set(first).count > 1)
+        let state = whole.state
+        var moved = Sampler(state: state)!
+        #expect(moved.state == state)
+        #expect((0..<15).map { _ in Self.sample(&moved).token } == (0..<15).map { _ in Self.sample(&whole).token })
+        #expect(Sampler(state: Sampler.State(parameters: p, rng: [0, 0, 0, 0], generated: [], seen: [])) == nil)
+        #expect(Sampler(state: Sampler.State(parameters: p, rng: [1, 2], generated: [], seen: [])) == nil)
+    }
+
     @Test func sameSeedSameTokensOtherSeedOthers() {
         func run(_ seed: UInt64) -> [Int] {
             var s = Sampler(SamplingParameters(temperature: 1.5, seed: seed))

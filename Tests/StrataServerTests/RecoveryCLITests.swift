@@ -45,6 +45,8 @@ struct RecoveryCLITests {
         // w1 drained and exited; it was not restarted.
         #expect(rig.workerRunning(port: rig.ports[2]) == false, "w1 still runs\n\(text)")
         #expect(!text.contains("restarted worker process"), "\(text)")
+        // Both re-shards moved the open sequences' KV caches rather than re-prefilling them.
+        #expect(text.components(separatedBy: "kv=moved").count - 1 >= 2 && !text.contains("move incomplete"), "\(text)")
         #expect(rig.interrupt() == 0, "\(rig.log())")
     }
 }
@@ -52,6 +54,7 @@ struct RecoveryCLITests {
 /// CURVE on every link of a served cluster (keys from `strata keys generate`, listed in
 /// cluster.yaml): requests are served as without it, and a stranger with an unlisted key can
 /// neither inject a batch into a worker nor talk to the coordinator — both refuse and log it.
+/// A re-shard moves KV caches between workers over CURVE links too.
 @Suite(.serialized, .enabled(if: TestAssets.available(TestAssets.smolLM2)))
 struct SecuredClusterCLITests {
     @Test func securedClusterServesAndRefusesStrangers() throws {
@@ -83,6 +86,11 @@ struct SecuredClusterCLITests {
         // Still serving, still healthy.
         let again = try rig.streams("again.json")
         #expect((again["texts"] as? [String]) == texts)
+        // A re-shard under CURVE: w1's KV blocks reach its neighbours (they trust every listed worker).
+        let removed = try rig.streams("remove.json", fault: "cp \(rig.dir)/without-w1.yaml \(rig.config)")
+        rig.expectSame(run, removed, "after removing w1")
+        #expect(rig.waitHealthy(stages: 2, including: "w2"), "\(rig.log())")
+        #expect(rig.log().contains("kv=moved") && !rig.log().contains("move incomplete"), "\(rig.log())")
         #expect(rig.interrupt() == 0, "\(rig.log())")
     }
 }

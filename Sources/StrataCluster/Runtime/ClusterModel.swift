@@ -90,6 +90,9 @@ public final class ClusterModel: ForwardPass, @unchecked Sendable {
                 e.firstPosition = UInt32(state.tokens.count)
                 e.tokenIds = s.tokens.map { UInt32($0) }
             } else {
+                // A cache the stages still hold (a re-shard that could not move every cache)
+                // is dropped first; free is idempotent.
+                if state.generation != nil { ops.append(Strata_V1_KVOp.with { $0.free = .init() }) }
                 ops.append(Strata_V1_KVOp.with { $0.start = .init() })
                 let all = state.tokens + s.tokens
                 e.firstPosition = 0

@@ -21,6 +21,9 @@ public enum MembershipEvent: Sendable, Equatable {
     /// that caused it to the plan being ready.
     case replanned(stages: String, seconds: Double)
     case waitingForCapacity(reason: String)
+    /// Live re-sharding moved the KV caches of `sequences` open sequences to their layers' new
+    /// owners (`bytes` over the network) instead of re-prefilling them.
+    case migrated(sequences: Int, bytes: Int)
 }
 
 extension Coordinator {
@@ -139,18 +142,23 @@ extension Coordinator {
             return
         }
         let planID = UInt64.random(in: 1...UInt64.max)
+        let moves = quiesceForMigration(to: plan)
         lock.lock()
         state = .recovering("assigning a new plan")
         currentPlan = plan
         currentPlanID = planID
+        inForce = nil
         let stale = Array(pending.values)
         pending.removeAll()
+        inFlight.removeAll()
         lock.unlock()
         for p in stale { p.fulfill(.failure(ClusterError.planChanged)) }
-        logger.notice("re-planning", metadata: ["stages": "\(describe(plan))"])
+        logger.notice("re-planning", metadata: ["stages": "\(describe(plan))", "kv": moves == nil ? "re-prefill" : "move \(moves!.count) ranges"])
+        var replies: [Strata_V1_AssignReply] = []
         do {
-            try sendAssignments(plan, planID: planID)
-            try awaitAssignReplies(plan, planID: planID)
+            if let moves { try sendMigrations(moves, plan: plan, planID: planID) }
+            try sendAssignments(plan, planID: planID, moves: moves)
+            replies = try awaitAssignReplies(plan, planID: planID)
         } catch let ClusterError.workerFailed(worker, reason) {
             memberLost(worker, reason: "could not take its new layers: \(reason)")
             return
@@ -165,20 +173,68 @@ extension Coordinator {
         lock.lock()
         // A change during the assignment (another loss, a return) means another pass first.
         let ready = !replanRequested && currentPlanID == planID
+        // Every stage took its sequences' caches whole: they continue; otherwise they re-prefill.
+        let migrated = moves != nil && replies.allSatisfy(\.kvComplete)
         if ready {
             state = .ready
-            generation += 1
+            if !migrated { generation += 1 }
+            plansInForce += 1
+            inForce = (plan, planID)
             lock.broadcast()
         }
         lock.unlock()
         guard ready else { return }
         let took = seconds(t0.duration(to: .now))
-        logger.notice("new plan in force", metadata: ["stages": "\(describe(plan))", "seconds": "\(String(format: "%.2f", took))"])
+        let sequences = replies.map { Int($0.kvSequences) }.max() ?? 0, bytes = replies.reduce(0) { $0 + Int($1.kvBytesReceived) }
+        logger.notice("new plan in force", metadata: ["stages": "\(describe(plan))", "seconds": "\(String(format: "%.2f", took))",
+                                                      "kv": moves == nil ? "re-prefill" : migrated ? "moved \(sequences) sequences, \(bytes >> 10) KiB" : "move incomplete; re-prefill"])
         onMembershipChange?(.replanned(stages: describe(plan), seconds: took))
+        if migrated { onMembershipChange?(.migrated(sequences: sequences, bytes: bytes)) }
+    }
+
+    /// Whether the caches can move to `plan` instead of being re-prefilled, and if so the moves,
+    /// once no batch is in flight. It needs every stage of the plan in force alive (a lost
+    /// worker's layers are gone) and a quiet ring: new batches wait meanwhile, and if the ring
+    /// does not empty within the heartbeat timeout the caches are re-prefilled instead.
+    private func quiesceForMigration(to plan: Plan) -> [KVMove]? {
+        lock.lock(); defer { lock.unlock() }
+        guard let old = inForce, old.plan.stages.allSatisfy({ lost[$0.worker] == nil && (links[$0.worker] ?? retiring[$0.worker]) != nil }) else {
+            return nil
+        }
+        state = .recovering("re-sharding: waiting for batches in flight")
+        let deadline = Date().addingTimeInterval(seconds(options.heartbeatTimeout))
+        while !inFlight.isEmpty && Date() < deadline && !replanRequested {
+            _ = lock.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.05)))
+        }
+        guard inFlight.isEmpty, !replanRequested, old.plan.stages.allSatisfy({ lost[$0.worker] == nil }) else { return nil }
+        return KVMove.between(old.plan, plan)
+    }
+
+    /// Tells each old owner where its moved layers go (before any Assign: the same link keeps
+    /// the order, so a worker sends from its old slice before it loads the new one).
+    private func sendMigrations(_ moves: [KVMove], plan: Plan, planID: UInt64) throws {
+        let cluster = self.cluster
+        for from in Set(moves.map(\.from)).sorted() {
+            var m = Strata_V1_MigrateKV()
+            m.planID = planID
+            m.routes = moves.filter { $0.from == from }.map { move in
+                var r = Strata_V1_KVRoute()
+                r.workerName = move.to
+                r.endpoint = plan.stages.first { $0.worker == move.to }!.endpoint
+                if cluster.security != nil, let key = cluster.workers.first(where: { $0.name == move.to })?.key { r.serverKey = Data(key) }
+                r.layerStart = UInt32(move.layers.lowerBound)
+                r.layerEnd = UInt32(move.layers.upperBound)
+                r.samplers = move.samplers
+                return r
+            }
+            try link(from).send(WireMessage(.migrateKv(m)), deadline: .now + .seconds(5))
+        }
     }
 
     /// Waits for every stage's AssignReply to `planID` (delivered by the receive thread).
-    private func awaitAssignReplies(_ plan: Plan, planID: UInt64) throws {
+    @discardableResult
+    private func awaitAssignReplies(_ plan: Plan, planID: UInt64) throws -> [Strata_V1_AssignReply] {
+        var replies: [Strata_V1_AssignReply] = []
         var waiting = Set(plan.stages.map(\.worker))
         let deadline = Date().addingTimeInterval(seconds(options.loadTimeout))
         lock.lock(); defer { lock.unlock() }
@@ -191,7 +247,7 @@ extension Coordinator {
                 let m = controlQueue.remove(at: i)
                 guard case let .assignReply(r) = m.body, r.planID == planID else { continue }
                 guard r.ok else { throw ClusterError.workerFailed(worker: r.workerName, reason: r.error.message) }
-                waiting.remove(r.workerName)
+                if waiting.remove(r.workerName) != nil { replies.append(r) }
                 continue
             }
             guard Date() < deadline else {
@@ -199,5 +255,6 @@ extension Coordinator {
             }
             _ = lock.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.25)))
         }
+        return replies
     }
 }

@@ -70,7 +70,10 @@ extension Coordinator {
         }
         var retired: [String: Outbox] = [:]
         for name in change.removed {
+            // Until the plan without it is in force it may still send its KV blocks.
             retired[name] = links.removeValue(forKey: name)
+            retiring[name] = retired[name]
+            retiringKeys[name] = old.workers.first { $0.name == name }?.key
             lost[name] = nil; lastSeen[name] = nil; openSequences[name] = nil
         }
         for name in change.changed { if let l = links[name] { retired[name + "#old"] = l } }
@@ -80,7 +83,7 @@ extension Coordinator {
             lastSeen[name] = nil
         }
         if replanNow { replanRequested = true }
-        let generationBefore = generation
+        let plansBefore = plansInForce
         lock.broadcast()
         lock.unlock()
         logger.notice("cluster.yaml applied", metadata: ["added": "\(change.added)", "removed": "\(change.removed)",
@@ -90,9 +93,10 @@ extension Coordinator {
         // Removed workers leave once a plan without them is in force.
         lock.lock()
         let deadline = Date().addingTimeInterval(seconds(options.loadTimeout))
-        while generation == generationBefore && replanNow && failure == nil && Date() < deadline && !stopping.value {
+        while plansInForce == plansBefore && replanNow && failure == nil && Date() < deadline && !stopping.value {
             _ = lock.wait(until: Date(timeIntervalSinceNow: 0.25))
         }
+        for name in change.removed { retiring[name] = nil; retiringKeys[name] = nil }
         lock.unlock()
         var s = Strata_V1_Shutdown()
         s.reason = "removed from cluster.yaml"

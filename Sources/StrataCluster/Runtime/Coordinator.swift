@@ -52,6 +52,8 @@ public final class Coordinator: @unchecked Sendable {
     var currentPlanID: UInt64 = .random(in: 1...UInt64.max)
     /// Bumped each time a new plan is in place; sequences started under an older one re-prefill.
     var generation = 1
+    /// Plans put in force since start (a re-shard that moves the caches keeps `generation`).
+    var plansInForce = 1
     var state: MembershipState = .starting
     /// Workers declared lost and not yet back.
     var lost: [String: String] = [:]   // name → why
@@ -59,6 +61,16 @@ public final class Coordinator: @unchecked Sendable {
     /// Control replies (Hello, AssignReply, assignment errors) for the membership thread.
     var controlQueue: [WireMessage] = []
     var pending: [UInt64: PendingBatch] = [:]
+    /// Every batch pushed and not yet answered, awaited or not (frees): a re-shard that moves KV
+    /// waits until none is out, so every stage's caches agree.
+    var inFlight: Set<UInt64> = []
+    /// The plan whose KV caches the workers hold (nil while a new plan is being assigned, or after
+    /// an assignment failed: caches are then in an unknown state and sequences re-prefill).
+    var inForce: (plan: Plan, id: UInt64)?
+    /// Links of workers removed from cluster.yaml, until the plan without them is in force (they
+    /// still send their KV blocks to the new owners).
+    var retiring: [String: Outbox] = [:]
+    var retiringKeys: [String: [UInt8]] = [:]
     var lastSeen: [String: ContinuousClock.Instant] = [:]
     var openSequences: [String: Int] = [:]
     private var nextBatch: UInt64 = 1
@@ -107,6 +119,7 @@ public final class Coordinator: @unchecked Sendable {
         for w in config.workers { lastSeen[w.name] = now }
         // Workers the plan leaves out (not needed) are not lost; only silence or exit loses one.
         state = .ready
+        inForce = (currentPlan, currentPlanID)
         lock.unlock()
         spawn("strata.coordinator.receive") { [self] in receiveLoop() }
         spawn("strata.coordinator.heartbeat") { [self] in heartbeatLoop() }
@@ -168,7 +181,7 @@ public final class Coordinator: @unchecked Sendable {
     /// The link to a configured worker.
     func link(_ name: String) throws -> Outbox {
         lock.lock(); defer { lock.unlock() }
-        guard let l = links[name] else { throw ClusterError.protocolViolation("no link to worker \(name)") }
+        guard let l = links[name] ?? retiring[name] else { throw ClusterError.protocolViolation("no link to worker \(name)") }
         return l
     }
 
@@ -178,11 +191,20 @@ public final class Coordinator: @unchecked Sendable {
         j.replyEndpoint = inbox!.endpoint
         j.workerName = name
         j.coordinatorID = id
+        if cluster.security != nil { j.peerKeys = peerKeys(cluster) }
         try link(name).send(WireMessage(.join(j)), deadline: .now + .seconds(5))
     }
 
-    /// Sends every stage of `plan` its Assign.
-    func sendAssignments(_ plan: Plan, planID: UInt64) throws {
+    /// CURVE: every worker's public key (those being removed included), for workers to accept
+    /// each other's KV blocks.
+    func peerKeys(_ cluster: ClusterConfig) -> [Data] {
+        lock.lock(); let leaving = Array(retiringKeys.values); lock.unlock()
+        return (cluster.workers.compactMap(\.key) + leaving).map { Data($0) }
+    }
+
+    /// Sends every stage of `plan` its Assign. With `moves` (live re-sharding), each keeps its
+    /// sequences' KV caches and waits for the blocks the moves bring it.
+    func sendAssignments(_ plan: Plan, planID: UInt64, moves: [KVMove]? = nil) throws {
         let cluster = self.cluster
         for (i, s) in plan.stages.enumerated() {
             var a = Strata_V1_Assign()
@@ -204,6 +226,11 @@ public final class Coordinator: @unchecked Sendable {
                 a.downstreamServerKey = Data(i + 1 < plan.stages.count ? key(plan.stages[i + 1].worker) : security.coordinatorKey)
                 if i > 0 { a.upstreamClientKey = Data(key(plan.stages[i - 1].worker)) }
             }
+            if let moves {
+                a.keepKv = true
+                a.kvSources = Array(Set(moves.filter { $0.to == s.worker }.map(\.from))).sorted()
+            }
+            if cluster.security != nil { a.peerKeys = peerKeys(cluster) }
             try link(s.worker).send(WireMessage(.assign(a)), deadline: .now + .seconds(5))
         }
     }
@@ -289,12 +316,13 @@ public final class Coordinator: @unchecked Sendable {
         b.planID = currentPlanID
         let first = links[currentPlan.stages[0].worker]!
         if let p { pending[b.batchID] = p }
+        inFlight.insert(b.batchID)
         if onTimings != nil { submitted[b.batchID] = unixNanos() }
         lock.unlock()
         do {
             try first.send(WireMessage(.batch(b)), deadline: .now + options.heartbeatTimeout)
         } catch {
-            lock.lock(); pending[b.batchID] = nil; lock.unlock()
+            lock.lock(); pending[b.batchID] = nil; inFlight.remove(b.batchID); lock.unlock()
             throw error
         }
         return p
@@ -310,6 +338,8 @@ public final class Coordinator: @unchecked Sendable {
                 let arrived = unixNanos()
                 lock.lock()
                 let p = pending.removeValue(forKey: r.batchID)
+                inFlight.remove(r.batchID)
+                if inFlight.isEmpty { lock.broadcast() }
                 let sent = submitted.removeValue(forKey: r.batchID)
                 lock.unlock()
                 p?.fulfill(.success(r))
@@ -342,7 +372,11 @@ public final class Coordinator: @unchecked Sendable {
             lock.lock(); controlQueue.append(WireMessage(.error(e))); lock.broadcast(); lock.unlock()
             return
         }
-        lock.lock(); let p = pending.removeValue(forKey: e.batchID); lock.unlock()
+        lock.lock()
+        let p = pending.removeValue(forKey: e.batchID)
+        inFlight.remove(e.batchID)
+        if inFlight.isEmpty { lock.broadcast() }
+        lock.unlock()
         p?.fulfill(.failure(stale ? ClusterError.planChanged : ClusterError.workerFailed(worker: e.workerName, reason: e.message)))
     }
 

@@ -25,6 +25,21 @@ enum PipelineWire {
                            frequencyPenalty: p.frequencyPenalty, seed: p.seed)
     }
 
+    static func samplerState(_ s: Sampler.State) -> Strata_V1_SamplerState {
+        var w = Strata_V1_SamplerState()
+        w.params = params(s.parameters)
+        w.rng = s.rng
+        w.generatedTokens = s.generated.map { UInt32(clamping: $0.token) }
+        w.generatedCounts = s.generated.map { UInt32(clamping: $0.count) }
+        w.seen = s.seen.map { UInt32(clamping: $0) }
+        return w
+    }
+
+    static func samplerState(_ w: Strata_V1_SamplerState) -> Sampler.State {
+        Sampler.State(parameters: sampling(w.params), rng: w.rng,
+                      generated: zip(w.generatedTokens, w.generatedCounts).map { (Int($0), Int($1)) }, seen: w.seen.map { Int($0) })
+    }
+
     /// The slice entries of a batch. Token ids are kept only where `first` needs them.
     static func entries(_ batch: Strata_V1_Batch, first: Bool) throws -> [SliceEntry] {
         try batch.sequences.map { s in

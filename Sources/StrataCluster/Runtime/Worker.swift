@@ -52,6 +52,12 @@ public final class Worker: @unchecked Sendable {
     /// the newest one that arrived during it.
     private var loading: LoadJob?
     private var queuedAssign: Strata_V1_Assign?
+    /// KV blocks arriving for a new plan (live re-sharding), by plan id; at most a few.
+    private var receivers: [UInt64: KVReceiver] = [:]
+    /// Connections to other workers' inboxes for sending KV blocks, by endpoint.
+    private var peers: [String: Outbox] = [:]
+    /// How long a loaded slice waits for the KV blocks its Assign expects.
+    public var kvWait: Duration = .seconds(30)
     /// Batches run since start (for logs and tests).
     public private(set) var batchesRun = 0
 
@@ -84,7 +90,7 @@ public final class Worker: @unchecked Sendable {
                 logger.notice("parent process exited; stopping")
                 return
             }
-            if let job = loading, let result = job.result { finishLoad(job, result) }
+            if let job = loading, let result = job.result, readyToInstall(job) { finishLoad(job, result) }
             let message: WireMessage?
             do {
                 message = try inbox!.receive(timeout: .milliseconds(loading == nil ? 500 : 20))
@@ -104,7 +110,8 @@ public final class Worker: @unchecked Sendable {
 
     private func close() {
         inbox?.close(); coordinator?.close(); downstream?.close()
-        inbox = nil; coordinator = nil; downstream = nil
+        peers.values.forEach { $0.close() }
+        inbox = nil; coordinator = nil; downstream = nil; peers = [:]
     }
 
     /// Handles one message; false when the worker should exit.
@@ -113,6 +120,8 @@ public final class Worker: @unchecked Sendable {
         case let .join(j): join(j)
         case let .assign(a): assign(a)
         case let .batch(b): run(b, tensors: message.tensors)
+        case let .migrateKv(m): migrate(m)
+        case let .kvBlocks(b): receive(b, tensors: message.tensors)
         case let .heartbeat(h): heartbeat(h)
         case .drain: heartbeat(Strata_V1_Heartbeat())
         case let .shutdown(s):
@@ -135,6 +144,7 @@ public final class Worker: @unchecked Sendable {
             report(.versionMismatch, "Join speaks protocol \(j.protocolVersion), this worker \(WireProtocol.version)")
             return
         }
+        for key in j.peerKeys where !key.isEmpty { network.trust(clientKey: Array(key)) }
         if j.coordinatorID != coordinatorID {
             // A new coordinator: whatever ran before is gone.
             slice?.releaseAll()
@@ -166,10 +176,14 @@ public final class Worker: @unchecked Sendable {
         // CURVE: the upstream stage may connect; the downstream inbox is the holder of this key.
         if !a.upstreamClientKey.isEmpty { network.trust(clientKey: Array(a.upstreamClientKey)) }
         if !a.downstreamServerKey.isEmpty { network.setServerKey(Array(a.downstreamServerKey), for: a.downstreamEndpoint) }
+        for key in a.peerKeys where !key.isEmpty { network.trust(clientKey: Array(key)) }
+        // Live re-sharding: the open sequences' caches for the layers this worker keeps.
+        let kept = a.keepKv ? slice?.sequenceStates ?? [] : []
         let previous = reusable(for: a)
         slice = nil   // its weights live on in `previous` where the new slice takes them over
         planID = 0
         let job = LoadJob(assign: a)
+        job.kept = kept
         loading = job
         let pool = self.pool
         let t = Thread {
@@ -202,13 +216,25 @@ public final class Worker: @unchecked Sendable {
         return slice
     }
 
+    /// Whether a loaded job may be installed: it keeps no KV, or every source's blocks arrived,
+        /// or it waited `kvWait`, or a newer assignment is queued.
+    private func readyToInstall(_ job: LoadJob) -> Bool {
+        guard job.assign.keepKv, queuedAssign == nil else { return true }
+        if receivers[job.assign.planID]?.isDone(sources: job.assign.kvSources) ?? job.assign.kvSources.isEmpty { return true }
+        let now = ContinuousClock.now
+        if job.loadedAt == nil { job.loadedAt = now }
+        return now - job.loadedAt! > kvWait
+    }
+
     /// Installs a finished load (main loop), replies, and starts a queued assignment.
     private func finishLoad(_ job: LoadJob, _ result: Result<ModelSlice, Error>) {
         loading = nil
         let a = job.assign
         var outcome: Result<Void, Error> = result.map { _ in () }
+        var kv = KVOutcome()
         if case let .success(s) = result {
             do {
+                if a.keepKv { kv = installKV(s, job: job) }
                 s.maxSequences = Int(a.maxBatch) > 0 ? Int(a.maxBatch) * 4 : 0
                 if downstream?.endpoint != a.downstreamEndpoint {
                     downstream?.close()
@@ -221,17 +247,21 @@ public final class Worker: @unchecked Sendable {
                 bf16 = a.bf16Activations
             } catch { outcome = .failure(error) }
         }
-        replyAssign(a, outcome, seconds: job.seconds)
+        receivers = receivers.filter { $0.key != a.planID && $0.value.planID != a.planID }
+        replyAssign(a, outcome, seconds: job.seconds, kv: kv)
         if let next = queuedAssign {
             queuedAssign = nil
             assign(next)
         }
     }
 
-    private func replyAssign(_ a: Strata_V1_Assign, _ outcome: Result<Void, Error>, seconds: Double) {
+    private func replyAssign(_ a: Strata_V1_Assign, _ outcome: Result<Void, Error>, seconds: Double, kv: KVOutcome = KVOutcome()) {
         var reply = Strata_V1_AssignReply()
         reply.planID = a.planID
         reply.workerName = name
+        reply.kvComplete = kv.complete
+        reply.kvSequences = UInt32(kv.sequences)
+        reply.kvBytesReceived = UInt64(kv.bytes)
         switch outcome {
         case .success:
             reply.ok = true
@@ -343,6 +373,9 @@ func unixNanos() -> UInt64 {
 /// An assignment loading on a background thread.
 final class LoadJob: @unchecked Sendable {
     let assign: Strata_V1_Assign
+    /// Open sequences of the slice it replaces (live re-sharding), and when the load finished.
+    var kept: [SequenceState] = []
+    var loadedAt: ContinuousClock.Instant?
     private let lock = NSLock()
     private var outcome: Result<ModelSlice, Error>?
     private(set) var seconds: Double = 0
@@ -361,5 +394,79 @@ public final class Atomic: @unchecked Sendable {
     public var value: Bool {
         get { lock.lock(); defer { lock.unlock() }; return v }
         set { lock.lock(); v = newValue; lock.unlock() }
+    }
+}
+
+// MARK: live re-sharding
+
+/// What a worker reports about the KV caches it took into a new plan.
+struct KVOutcome {
+    var complete = false
+    var sequences = 0
+    var bytes = 0
+}
+
+extension Worker {
+    /// MigrateKV: sends the asked layers of every open sequence to their next owners. The
+    /// coordinator sends it only while no batch is in flight, before the plan's Assigns.
+    fileprivate func migrate(_ m: Strata_V1_MigrateKV) {
+        guard let slice, loading == nil else {
+            report(.badAssignment, "MigrateKV for plan \(m.planID) but this worker holds no loaded slice")
+            return
+        }
+        let clock = ContinuousClock(), t0 = clock.now
+        for route in m.routes {
+            do {
+                if !route.serverKey.isEmpty { network.setServerKey(Array(route.serverKey), for: route.endpoint) }
+                let peer = try self.peer(route.endpoint)
+                let (n, bytes) = try KVSender.send(slice, route: route, planID: m.planID, sender: name) {
+                    try peer.send($0, deadline: .now + .seconds(60))
+                }
+                logger.info("KV sent", metadata: ["to": "\(route.workerName)", "layers": "[\(route.layerStart), \(route.layerEnd))",
+                                               "sequences": "\(n)", "mib": "\(bytes >> 20)", "samplers": "\(route.samplers)",
+                                               "seconds": "\(seconds(t0.duration(to: clock.now)))"])
+            } catch {
+                report(.internal, "could not send KV of layers [\(route.layerStart), \(route.layerEnd)) to \(route.workerName): \(error)")
+            }
+        }
+    }
+
+    /// A connection to another worker's inbox (kept: a closed socket would drop queued blocks).
+    private func peer(_ endpoint: String) throws -> Outbox {
+        if let p = peers[endpoint] { return p }
+        let p = try network.connect(endpoint)
+        peers[endpoint] = p
+        return p
+    }
+
+    /// KV blocks from another worker for a plan this worker is (or will be) assigned.
+    fileprivate func receive(_ b: Strata_V1_KVBlocks, tensors: [WireTensor]) {
+        if receivers[b.planID] == nil {
+            // Blocks of at most two plans are kept (the newest win).
+            if receivers.count >= 2, let oldest = receivers.keys.min(by: { receivers[$0]!.created < receivers[$1]!.created }) {
+                receivers[oldest] = nil
+            }
+            receivers[b.planID] = KVReceiver(planID: b.planID)
+        }
+        receivers[b.planID]!.add(b, tensors: tensors)
+    }
+
+    /// Builds the new slice's sequences from the kept caches and the blocks received; installs
+    /// them when every sequence is whole, otherwise none (the coordinator re-prefills).
+    fileprivate func installKV(_ s: ModelSlice, job: LoadJob) -> KVOutcome {
+        let a = job.assign
+        let receiver = receivers[a.planID] ?? KVReceiver(planID: a.planID)
+        var (states, incomplete) = receiver.assemble(for: s, kept: job.kept, sources: a.kvSources)
+        job.kept = []
+        if incomplete.isEmpty {
+            do { try s.install(states) } catch { incomplete.append("\(error)") }
+        }
+        if !incomplete.isEmpty {
+            logger.warning("KV not taken over; the coordinator re-prefills", metadata: ["plan": "\(a.planID)",
+                        "why": "\(incomplete.prefix(3).joined(separator: "; "))", "problems": "\(incomplete.count)"])
+            states = []
+            try? s.install([])
+        }
+        return KVOutcome(complete: incomplete.isEmpty, sequences: states.count, bytes: receiver.bytes)
     }
 }

@@ -64,6 +64,21 @@ public final class KVCache: @unchecked Sendable {
         length = position
     }
 
+    /// A cache of `length` positions whose contents the caller fills layer by layer with
+    /// `load(layer:keys:values:)` before any use (live re-sharding assembles a sequence's cache
+    /// from the layers a worker kept and the ones other workers sent).
+    public convenience init(layerRange: Range<Int>, rowWidth: Int, length: Int) {
+        self.init(layerRange: layerRange, kvHeads: 1, headDim: rowWidth, initialCapacity: max(64, length))
+        self.length = length
+    }
+
+    /// Overwrites positions [0, length) of `layer`: `keys` and `values` each (length, rowWidth).
+    public func load(layer: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+        precondition(layerRange.contains(layer), "layer \(layer) outside \(layerRange)")
+        keys(layer).update(from: k, count: length * rowWidth)
+        values(layer).update(from: v, count: length * rowWidth)
+    }
+
     /// A copy sharing nothing with this cache (prefix sharing between sessions).
     public func fork() -> KVCache {
         let c = KVCache(layerRange: layerRange, kvHeads: 1, headDim: rowWidth, initialCapacity: capacity)

@@ -79,8 +79,8 @@ public final class ModelSlice: @unchecked Sendable {
     public let pool: ThreadPool
     /// Most sequences open at once (0 = unlimited).
     public var maxSequences: Int
-    private var caches: [UInt64: KVCache] = [:]
-    private var samplers: [UInt64: Sampler] = [:]
+    var caches: [UInt64: KVCache] = [:]
+    var samplers: [UInt64: Sampler] = [:]
     private var buffer: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
     private var bufferRows = 0
     private var normed: [Float] = []   // (sampled rows, hidden) after the final norm

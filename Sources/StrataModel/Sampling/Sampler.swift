@@ -31,6 +31,37 @@ public struct Sampler: Sendable {
         if parameters.repetitionPenalty != 1 { seen = Set(prompt) }
     }
 
+    /// Everything a sampler holds, so another process can continue its draws exactly.
+    public struct State: Sendable, Equatable {
+        public var parameters: SamplingParameters
+        public var rng: [UInt64]
+        /// Sampled tokens and how often each came (sorted by token).
+        public var generated: [(token: Int, count: Int)]
+        public var seen: [Int]
+        public init(parameters: SamplingParameters, rng: [UInt64], generated: [(token: Int, count: Int)], seen: [Int]) {
+            self.parameters = parameters; self.rng = rng; self.generated = generated; self.seen = seen
+        }
+        public static func == (a: State, b: State) -> Bool {
+            a.parameters == b.parameters && a.rng == b.rng && a.seen == b.seen
+                && a.generated.map(\.token) == b.generated.map(\.token) && a.generated.map(\.count) == b.generated.map(\.count)
+        }
+    }
+
+    /// The sampler's state (live re-sharding moves it to the new last stage).
+    public var state: State {
+        State(parameters: parameters, rng: rng.words, generated: generatedCounts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+              seen: seen.sorted())
+    }
+
+    /// A sampler in `state`; nil when the generator state is not 4 words.
+    public init?(state: State) {
+        guard let g = SeededGenerator(words: state.rng) else { return nil }
+        parameters = state.parameters
+        rng = g
+        generatedCounts = Dictionary(state.generated.map { ($0.token, $0.count) }, uniquingKeysWith: +)
+        seen = Set(state.seen)
+    }
+
     /// Records a token that entered the sequence without being sampled here (e.g. forced).
     public mutating func accept(_ token: Int) {
         generatedCounts[token, default: 0] += 1

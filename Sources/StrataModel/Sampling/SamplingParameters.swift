@@ -63,6 +63,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         }
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
+    /// The generator at a saved state (`words`); nil unless 4 words, not all zero.
+    public init?(words: [UInt64]) {
+        guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
+        s = (words[0], words[1], words[2], words[3])
+    }
+    /// Its state, for `init(words:)`.
+    public var words: [UInt64] { [s.0, s.1, s.2, s.3] }
     public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17

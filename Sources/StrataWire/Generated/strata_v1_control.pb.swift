@@ -162,6 +162,10 @@ public nonisolated struct Strata_V1_Join: Sendable {
   /// Random per coordinator process; echoed in Hello so replies to an old coordinator are ignored.
   public var coordinatorID: UInt64 = 0
 
+  /// CURVE: public keys of the workers in cluster.yaml, to accept on the inbox (a re-shard's KV
+  /// blocks may reach a worker before its next Assign); empty without CURVE.
+  public var peerKeys: [Data] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -241,57 +245,124 @@ public nonisolated struct Strata_V1_HelloReply: Sendable {
 }
 
 /// Coordinator → worker: the slice of the model this worker runs.
-public nonisolated struct Strata_V1_Assign: Sendable {
+public nonisolated struct Strata_V1_Assign: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// .gguf file or HF model directory, as the worker sees it
-  public var modelPath: String = String()
+  public var modelPath: String {
+    get {_storage._modelPath}
+    set {_uniqueStorage()._modelPath = newValue}
+  }
 
   /// layerRange = [layer_start, layer_end), half-open
-  public var layerStart: UInt32 = 0
+  public var layerStart: UInt32 {
+    get {_storage._layerStart}
+    set {_uniqueStorage()._layerStart = newValue}
+  }
 
-  public var layerEnd: UInt32 = 0
+  public var layerEnd: UInt32 {
+    get {_storage._layerEnd}
+    set {_uniqueStorage()._layerEnd = newValue}
+  }
 
   /// holds the token embedding; receives token ids
-  public var firstStage: Bool = false
+  public var firstStage: Bool {
+    get {_storage._firstStage}
+    set {_uniqueStorage()._firstStage = newValue}
+  }
 
   /// holds final norm, output head and sampler; returns Results
-  public var lastStage: Bool = false
+  public var lastStage: Bool {
+    get {_storage._lastStage}
+    set {_uniqueStorage()._lastStage = newValue}
+  }
 
-  public var precision: Strata_V1_Precision = .unspecified
+  public var precision: Strata_V1_Precision {
+    get {_storage._precision}
+    set {_uniqueStorage()._precision = newValue}
+  }
 
   /// where to send activations (last stage: the coordinator)
-  public var downstreamEndpoint: String = String()
+  public var downstreamEndpoint: String {
+    get {_storage._downstreamEndpoint}
+    set {_uniqueStorage()._downstreamEndpoint = newValue}
+  }
 
   /// KV cache memory reserved for this slice
-  public var kvBudgetBytes: UInt64 = 0
+  public var kvBudgetBytes: UInt64 {
+    get {_storage._kvBudgetBytes}
+    set {_uniqueStorage()._kvBudgetBytes = newValue}
+  }
 
   /// max tokens per sequence
-  public var context: UInt32 = 0
+  public var context: UInt32 {
+    get {_storage._context}
+    set {_uniqueStorage()._context = newValue}
+  }
 
   /// max concurrent sequences
-  public var maxBatch: UInt32 = 0
+  public var maxBatch: UInt32 {
+    get {_storage._maxBatch}
+    set {_uniqueStorage()._maxBatch = newValue}
+  }
 
   /// identifies the plan; echoed in AssignReply
-  public var planID: UInt64 = 0
+  public var planID: UInt64 {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
 
   /// send activations downstream as bf16 instead of f32
-  public var bf16Activations: Bool = false
+  public var bf16Activations: Bool {
+    get {_storage._bf16Activations}
+    set {_uniqueStorage()._bf16Activations = newValue}
+  }
 
   /// compute threads to use (0 = the worker's own setting)
-  public var threads: UInt32 = 0
+  public var threads: UInt32 {
+    get {_storage._threads}
+    set {_uniqueStorage()._threads = newValue}
+  }
 
   /// CURVE: public key of the downstream inbox (empty: no CURVE)
-  public var downstreamServerKey: Data = Data()
+  public var downstreamServerKey: Data {
+    get {_storage._downstreamServerKey}
+    set {_uniqueStorage()._downstreamServerKey = newValue}
+  }
 
   /// CURVE: public key of the upstream stage, to accept (empty: none)
-  public var upstreamClientKey: Data = Data()
+  public var upstreamClientKey: Data {
+    get {_storage._upstreamClientKey}
+    set {_uniqueStorage()._upstreamClientKey = newValue}
+  }
+
+  /// Live re-sharding: keep the KV caches (and samplers) of the layers this worker holds under
+  /// both plans, and take the rest from the workers named in kv_sources (their KVBlocks for
+  /// plan_id) before answering. False: every cache is dropped (sequences re-prefill).
+  public var keepKv: Bool {
+    get {_storage._keepKv}
+    set {_uniqueStorage()._keepKv = newValue}
+  }
+
+  public var kvSources: [String] {
+    get {_storage._kvSources}
+    set {_uniqueStorage()._kvSources = newValue}
+  }
+
+  /// CURVE: public keys of every worker of the plan, to accept on the inbox (KV blocks of a
+  /// re-shard come from any of them); empty without CURVE.
+  public var peerKeys: [Data] {
+    get {_storage._peerKeys}
+    set {_uniqueStorage()._peerKeys = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Worker → coordinator once the slice is loaded (or failed to load).
@@ -321,11 +392,66 @@ public nonisolated struct Strata_V1_AssignReply: Sendable {
 
   public var loadSeconds: Double = 0
 
+  /// With Assign.keep_kv: whether every open sequence has its whole cache for the new slice (kept
+  /// or received); false means the worker dropped them all and the coordinator re-prefills.
+  public var kvComplete: Bool = false
+
+  /// sequences whose cache it holds for the new plan
+  public var kvSequences: UInt32 = 0
+
+  /// KV bytes that arrived from other workers
+  public var kvBytesReceived: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _error: Strata_V1_Error? = nil
+}
+
+/// Coordinator → worker, before the Assigns of a new plan while no batch is in flight: send the
+/// KV cache of these layers, for every open sequence, to the workers that hold them next. The
+/// worker answers nothing; each receiver reports in its AssignReply.
+public nonisolated struct Strata_V1_MigrateKV: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the new plan (the receivers' Assign.plan_id)
+  public var planID: UInt64 = 0
+
+  public var routes: [Strata_V1_KVRoute] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Strata_V1_KVRoute: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the receiver
+  public var workerName: String = String()
+
+  /// its listen endpoint
+  public var endpoint: String = String()
+
+  /// CURVE: its public key (empty: no CURVE)
+  public var serverKey: Data = Data()
+
+  /// [layer_start, layer_end) move to it
+  public var layerStart: UInt32 = 0
+
+  public var layerEnd: UInt32 = 0
+
+  /// it becomes the last stage: each sequence's sampler goes too
+  public var samplers: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Either direction, periodically; a peer silent for several intervals is considered lost.
@@ -412,7 +538,7 @@ nonisolated extension Strata_V1_ErrorCode: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Join"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}reply_endpoint\0\u{3}worker_name\0\u{3}coordinator_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}reply_endpoint\0\u{3}worker_name\0\u{3}coordinator_id\0\u{3}peer_keys\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -424,6 +550,7 @@ nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 2: try { try decoder.decodeSingularStringField(value: &self.replyEndpoint) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.coordinatorID) }()
+      case 5: try { try decoder.decodeRepeatedBytesField(value: &self.peerKeys) }()
       default: break
       }
     }
@@ -442,6 +569,9 @@ nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.coordinatorID != 0 {
       try visitor.visitSingularUInt64Field(value: self.coordinatorID, fieldNumber: 4)
     }
+    if !self.peerKeys.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.peerKeys, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -450,6 +580,7 @@ nonisolated extension Strata_V1_Join: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.replyEndpoint != rhs.replyEndpoint {return false}
     if lhs.workerName != rhs.workerName {return false}
     if lhs.coordinatorID != rhs.coordinatorID {return false}
+    if lhs.peerKeys != rhs.peerKeys {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -591,99 +722,184 @@ nonisolated extension Strata_V1_HelloReply: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0\u{3}downstream_server_key\0\u{3}upstream_client_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0\u{3}downstream_server_key\0\u{3}upstream_client_key\0\u{3}keep_kv\0\u{3}kv_sources\0\u{3}peer_keys\0")
+
+  fileprivate class _StorageClass {
+    var _modelPath: String = String()
+    var _layerStart: UInt32 = 0
+    var _layerEnd: UInt32 = 0
+    var _firstStage: Bool = false
+    var _lastStage: Bool = false
+    var _precision: Strata_V1_Precision = .unspecified
+    var _downstreamEndpoint: String = String()
+    var _kvBudgetBytes: UInt64 = 0
+    var _context: UInt32 = 0
+    var _maxBatch: UInt32 = 0
+    var _planID: UInt64 = 0
+    var _bf16Activations: Bool = false
+    var _threads: UInt32 = 0
+    var _downstreamServerKey: Data = Data()
+    var _upstreamClientKey: Data = Data()
+    var _keepKv: Bool = false
+    var _kvSources: [String] = []
+    var _peerKeys: [Data] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _modelPath = source._modelPath
+      _layerStart = source._layerStart
+      _layerEnd = source._layerEnd
+      _firstStage = source._firstStage
+      _lastStage = source._lastStage
+      _precision = source._precision
+      _downstreamEndpoint = source._downstreamEndpoint
+      _kvBudgetBytes = source._kvBudgetBytes
+      _context = source._context
+      _maxBatch = source._maxBatch
+      _planID = source._planID
+      _bf16Activations = source._bf16Activations
+      _threads = source._threads
+      _downstreamServerKey = source._downstreamServerKey
+      _upstreamClientKey = source._upstreamClientKey
+      _keepKv = source._keepKv
+      _kvSources = source._kvSources
+      _peerKeys = source._peerKeys
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.modelPath) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.layerStart) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.layerEnd) }()
-      case 4: try { try decoder.decodeSingularBoolField(value: &self.firstStage) }()
-      case 5: try { try decoder.decodeSingularBoolField(value: &self.lastStage) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.precision) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.downstreamEndpoint) }()
-      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.kvBudgetBytes) }()
-      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.context) }()
-      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatch) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
-      case 12: try { try decoder.decodeSingularBoolField(value: &self.bf16Activations) }()
-      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.threads) }()
-      case 14: try { try decoder.decodeSingularBytesField(value: &self.downstreamServerKey) }()
-      case 15: try { try decoder.decodeSingularBytesField(value: &self.upstreamClientKey) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._modelPath) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._layerStart) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._layerEnd) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._firstStage) }()
+        case 5: try { try decoder.decodeSingularBoolField(value: &_storage._lastStage) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._precision) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._downstreamEndpoint) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._kvBudgetBytes) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._context) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxBatch) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._planID) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._bf16Activations) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._threads) }()
+        case 14: try { try decoder.decodeSingularBytesField(value: &_storage._downstreamServerKey) }()
+        case 15: try { try decoder.decodeSingularBytesField(value: &_storage._upstreamClientKey) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._keepKv) }()
+        case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._kvSources) }()
+        case 18: try { try decoder.decodeRepeatedBytesField(value: &_storage._peerKeys) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.modelPath.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelPath, fieldNumber: 1)
-    }
-    if self.layerStart != 0 {
-      try visitor.visitSingularUInt32Field(value: self.layerStart, fieldNumber: 2)
-    }
-    if self.layerEnd != 0 {
-      try visitor.visitSingularUInt32Field(value: self.layerEnd, fieldNumber: 3)
-    }
-    if self.firstStage != false {
-      try visitor.visitSingularBoolField(value: self.firstStage, fieldNumber: 4)
-    }
-    if self.lastStage != false {
-      try visitor.visitSingularBoolField(value: self.lastStage, fieldNumber: 5)
-    }
-    if self.precision != .unspecified {
-      try visitor.visitSingularEnumField(value: self.precision, fieldNumber: 6)
-    }
-    if !self.downstreamEndpoint.isEmpty {
-      try visitor.visitSingularStringField(value: self.downstreamEndpoint, fieldNumber: 7)
-    }
-    if self.kvBudgetBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.kvBudgetBytes, fieldNumber: 8)
-    }
-    if self.context != 0 {
-      try visitor.visitSingularUInt32Field(value: self.context, fieldNumber: 9)
-    }
-    if self.maxBatch != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxBatch, fieldNumber: 10)
-    }
-    if self.planID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.planID, fieldNumber: 11)
-    }
-    if self.bf16Activations != false {
-      try visitor.visitSingularBoolField(value: self.bf16Activations, fieldNumber: 12)
-    }
-    if self.threads != 0 {
-      try visitor.visitSingularUInt32Field(value: self.threads, fieldNumber: 13)
-    }
-    if !self.downstreamServerKey.isEmpty {
-      try visitor.visitSingularBytesField(value: self.downstreamServerKey, fieldNumber: 14)
-    }
-    if !self.upstreamClientKey.isEmpty {
-      try visitor.visitSingularBytesField(value: self.upstreamClientKey, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._modelPath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelPath, fieldNumber: 1)
+      }
+      if _storage._layerStart != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._layerStart, fieldNumber: 2)
+      }
+      if _storage._layerEnd != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._layerEnd, fieldNumber: 3)
+      }
+      if _storage._firstStage != false {
+        try visitor.visitSingularBoolField(value: _storage._firstStage, fieldNumber: 4)
+      }
+      if _storage._lastStage != false {
+        try visitor.visitSingularBoolField(value: _storage._lastStage, fieldNumber: 5)
+      }
+      if _storage._precision != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._precision, fieldNumber: 6)
+      }
+      if !_storage._downstreamEndpoint.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._downstreamEndpoint, fieldNumber: 7)
+      }
+      if _storage._kvBudgetBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._kvBudgetBytes, fieldNumber: 8)
+      }
+      if _storage._context != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._context, fieldNumber: 9)
+      }
+      if _storage._maxBatch != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxBatch, fieldNumber: 10)
+      }
+      if _storage._planID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._planID, fieldNumber: 11)
+      }
+      if _storage._bf16Activations != false {
+        try visitor.visitSingularBoolField(value: _storage._bf16Activations, fieldNumber: 12)
+      }
+      if _storage._threads != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._threads, fieldNumber: 13)
+      }
+      if !_storage._downstreamServerKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._downstreamServerKey, fieldNumber: 14)
+      }
+      if !_storage._upstreamClientKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._upstreamClientKey, fieldNumber: 15)
+      }
+      if _storage._keepKv != false {
+        try visitor.visitSingularBoolField(value: _storage._keepKv, fieldNumber: 16)
+      }
+      if !_storage._kvSources.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._kvSources, fieldNumber: 17)
+      }
+      if !_storage._peerKeys.isEmpty {
+        try visitor.visitRepeatedBytesField(value: _storage._peerKeys, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_Assign, rhs: Strata_V1_Assign) -> Bool {
-    if lhs.modelPath != rhs.modelPath {return false}
-    if lhs.layerStart != rhs.layerStart {return false}
-    if lhs.layerEnd != rhs.layerEnd {return false}
-    if lhs.firstStage != rhs.firstStage {return false}
-    if lhs.lastStage != rhs.lastStage {return false}
-    if lhs.precision != rhs.precision {return false}
-    if lhs.downstreamEndpoint != rhs.downstreamEndpoint {return false}
-    if lhs.kvBudgetBytes != rhs.kvBudgetBytes {return false}
-    if lhs.context != rhs.context {return false}
-    if lhs.maxBatch != rhs.maxBatch {return false}
-    if lhs.planID != rhs.planID {return false}
-    if lhs.bf16Activations != rhs.bf16Activations {return false}
-    if lhs.threads != rhs.threads {return false}
-    if lhs.downstreamServerKey != rhs.downstreamServerKey {return false}
-    if lhs.upstreamClientKey != rhs.upstreamClientKey {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._modelPath != rhs_storage._modelPath {return false}
+        if _storage._layerStart != rhs_storage._layerStart {return false}
+        if _storage._layerEnd != rhs_storage._layerEnd {return false}
+        if _storage._firstStage != rhs_storage._firstStage {return false}
+        if _storage._lastStage != rhs_storage._lastStage {return false}
+        if _storage._precision != rhs_storage._precision {return false}
+        if _storage._downstreamEndpoint != rhs_storage._downstreamEndpoint {return false}
+        if _storage._kvBudgetBytes != rhs_storage._kvBudgetBytes {return false}
+        if _storage._context != rhs_storage._context {return false}
+        if _storage._maxBatch != rhs_storage._maxBatch {return false}
+        if _storage._planID != rhs_storage._planID {return false}
+        if _storage._bf16Activations != rhs_storage._bf16Activations {return false}
+        if _storage._threads != rhs_storage._threads {return false}
+        if _storage._downstreamServerKey != rhs_storage._downstreamServerKey {return false}
+        if _storage._upstreamClientKey != rhs_storage._upstreamClientKey {return false}
+        if _storage._keepKv != rhs_storage._keepKv {return false}
+        if _storage._kvSources != rhs_storage._kvSources {return false}
+        if _storage._peerKeys != rhs_storage._peerKeys {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -691,7 +907,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AssignReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}ok\0\u{1}error\0\u{3}worker_name\0\u{3}weight_bytes\0\u{3}load_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}ok\0\u{1}error\0\u{3}worker_name\0\u{3}weight_bytes\0\u{3}load_seconds\0\u{3}kv_complete\0\u{3}kv_sequences\0\u{3}kv_bytes_received\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -705,6 +921,9 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.weightBytes) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.loadSeconds) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.kvComplete) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.kvSequences) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.kvBytesReceived) }()
       default: break
       }
     }
@@ -733,6 +952,15 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
     if self.loadSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.loadSeconds, fieldNumber: 6)
     }
+    if self.kvComplete != false {
+      try visitor.visitSingularBoolField(value: self.kvComplete, fieldNumber: 7)
+    }
+    if self.kvSequences != 0 {
+      try visitor.visitSingularUInt32Field(value: self.kvSequences, fieldNumber: 8)
+    }
+    if self.kvBytesReceived != 0 {
+      try visitor.visitSingularUInt64Field(value: self.kvBytesReceived, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -743,6 +971,99 @@ nonisolated extension Strata_V1_AssignReply: SwiftProtobuf.Message, SwiftProtobu
     if lhs.workerName != rhs.workerName {return false}
     if lhs.weightBytes != rhs.weightBytes {return false}
     if lhs.loadSeconds != rhs.loadSeconds {return false}
+    if lhs.kvComplete != rhs.kvComplete {return false}
+    if lhs.kvSequences != rhs.kvSequences {return false}
+    if lhs.kvBytesReceived != rhs.kvBytesReceived {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_MigrateKV: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MigrateKV"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}routes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.planID) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.routes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.planID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.planID, fieldNumber: 1)
+    }
+    if !self.routes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.routes, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_MigrateKV, rhs: Strata_V1_MigrateKV) -> Bool {
+    if lhs.planID != rhs.planID {return false}
+    if lhs.routes != rhs.routes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_KVRoute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KVRoute"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_name\0\u{1}endpoint\0\u{3}server_key\0\u{3}layer_start\0\u{3}layer_end\0\u{1}samplers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.serverKey) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.layerStart) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.layerEnd) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.samplers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerName, fieldNumber: 1)
+    }
+    if !self.endpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 2)
+    }
+    if !self.serverKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.serverKey, fieldNumber: 3)
+    }
+    if self.layerStart != 0 {
+      try visitor.visitSingularUInt32Field(value: self.layerStart, fieldNumber: 4)
+    }
+    if self.layerEnd != 0 {
+      try visitor.visitSingularUInt32Field(value: self.layerEnd, fieldNumber: 5)
+    }
+    if self.samplers != false {
+      try visitor.visitSingularBoolField(value: self.samplers, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_KVRoute, rhs: Strata_V1_KVRoute) -> Bool {
+    if lhs.workerName != rhs.workerName {return false}
+    if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.serverKey != rhs.serverKey {return false}
+    if lhs.layerStart != rhs.layerStart {return false}
+    if lhs.layerEnd != rhs.layerEnd {return false}
+    if lhs.samplers != rhs.samplers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

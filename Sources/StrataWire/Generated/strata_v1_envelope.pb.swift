@@ -72,114 +72,121 @@ public nonisolated enum Strata_V1_DType: SwiftProtobuf.Enum, Swift.CaseIterable 
 
 }
 
-public nonisolated struct Strata_V1_Envelope: @unchecked Sendable {
+public nonisolated struct Strata_V1_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Wire protocol version of the sender (StrataWire.WireProtocol.version). Checked on every message.
-  public var version: UInt32 {
-    get {_storage._version}
-    set {_uniqueStorage()._version = newValue}
-  }
+  public var version: UInt32 = 0
 
   /// Descriptions of the raw frames that follow the header, in frame order.
-  public var tensors: [Strata_V1_TensorDesc] {
-    get {_storage._tensors}
-    set {_uniqueStorage()._tensors = newValue}
-  }
+  public var tensors: [Strata_V1_TensorDesc] = []
 
-  public var body: OneOf_Body? {
-    get {return _storage._body}
-    set {_uniqueStorage()._body = newValue}
-  }
+  public var body: Strata_V1_Envelope.OneOf_Body? = nil
 
   public var hello: Strata_V1_Hello {
     get {
-      if case .hello(let v)? = _storage._body {return v}
+      if case .hello(let v)? = body {return v}
       return Strata_V1_Hello()
     }
-    set {_uniqueStorage()._body = .hello(newValue)}
+    set {body = .hello(newValue)}
   }
 
   public var helloReply: Strata_V1_HelloReply {
     get {
-      if case .helloReply(let v)? = _storage._body {return v}
+      if case .helloReply(let v)? = body {return v}
       return Strata_V1_HelloReply()
     }
-    set {_uniqueStorage()._body = .helloReply(newValue)}
+    set {body = .helloReply(newValue)}
   }
 
   public var assign: Strata_V1_Assign {
     get {
-      if case .assign(let v)? = _storage._body {return v}
+      if case .assign(let v)? = body {return v}
       return Strata_V1_Assign()
     }
-    set {_uniqueStorage()._body = .assign(newValue)}
+    set {body = .assign(newValue)}
   }
 
   public var assignReply: Strata_V1_AssignReply {
     get {
-      if case .assignReply(let v)? = _storage._body {return v}
+      if case .assignReply(let v)? = body {return v}
       return Strata_V1_AssignReply()
     }
-    set {_uniqueStorage()._body = .assignReply(newValue)}
+    set {body = .assignReply(newValue)}
   }
 
   public var heartbeat: Strata_V1_Heartbeat {
     get {
-      if case .heartbeat(let v)? = _storage._body {return v}
+      if case .heartbeat(let v)? = body {return v}
       return Strata_V1_Heartbeat()
     }
-    set {_uniqueStorage()._body = .heartbeat(newValue)}
+    set {body = .heartbeat(newValue)}
   }
 
   public var drain: Strata_V1_Drain {
     get {
-      if case .drain(let v)? = _storage._body {return v}
+      if case .drain(let v)? = body {return v}
       return Strata_V1_Drain()
     }
-    set {_uniqueStorage()._body = .drain(newValue)}
+    set {body = .drain(newValue)}
   }
 
   public var shutdown: Strata_V1_Shutdown {
     get {
-      if case .shutdown(let v)? = _storage._body {return v}
+      if case .shutdown(let v)? = body {return v}
       return Strata_V1_Shutdown()
     }
-    set {_uniqueStorage()._body = .shutdown(newValue)}
+    set {body = .shutdown(newValue)}
   }
 
   public var error: Strata_V1_Error {
     get {
-      if case .error(let v)? = _storage._body {return v}
+      if case .error(let v)? = body {return v}
       return Strata_V1_Error()
     }
-    set {_uniqueStorage()._body = .error(newValue)}
+    set {body = .error(newValue)}
   }
 
   public var join: Strata_V1_Join {
     get {
-      if case .join(let v)? = _storage._body {return v}
+      if case .join(let v)? = body {return v}
       return Strata_V1_Join()
     }
-    set {_uniqueStorage()._body = .join(newValue)}
+    set {body = .join(newValue)}
+  }
+
+  public var migrateKv: Strata_V1_MigrateKV {
+    get {
+      if case .migrateKv(let v)? = body {return v}
+      return Strata_V1_MigrateKV()
+    }
+    set {body = .migrateKv(newValue)}
   }
 
   public var batch: Strata_V1_Batch {
     get {
-      if case .batch(let v)? = _storage._body {return v}
+      if case .batch(let v)? = body {return v}
       return Strata_V1_Batch()
     }
-    set {_uniqueStorage()._body = .batch(newValue)}
+    set {body = .batch(newValue)}
   }
 
   public var results: Strata_V1_Results {
     get {
-      if case .results(let v)? = _storage._body {return v}
+      if case .results(let v)? = body {return v}
       return Strata_V1_Results()
     }
-    set {_uniqueStorage()._body = .results(newValue)}
+    set {body = .results(newValue)}
+  }
+
+  public var kvBlocks: Strata_V1_KVBlocks {
+    get {
+      if case .kvBlocks(let v)? = body {return v}
+      return Strata_V1_KVBlocks()
+    }
+    set {body = .kvBlocks(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -194,14 +201,14 @@ public nonisolated struct Strata_V1_Envelope: @unchecked Sendable {
     case shutdown(Strata_V1_Shutdown)
     case error(Strata_V1_Error)
     case join(Strata_V1_Join)
+    case migrateKv(Strata_V1_MigrateKV)
     case batch(Strata_V1_Batch)
     case results(Strata_V1_Results)
+    case kvBlocks(Strata_V1_KVBlocks)
 
   }
 
   public init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One raw frame after the header: its element type and row-major shape
@@ -230,269 +237,263 @@ nonisolated extension Strata_V1_DType: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Strata_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}tensors\0\u{2}\u{8}hello\0\u{3}hello_reply\0\u{1}assign\0\u{3}assign_reply\0\u{1}heartbeat\0\u{1}drain\0\u{1}shutdown\0\u{1}error\0\u{1}join\0\u{2}\u{2}batch\0\u{1}results\0")
-
-  fileprivate class _StorageClass {
-    var _version: UInt32 = 0
-    var _tensors: [Strata_V1_TensorDesc] = []
-    var _body: Strata_V1_Envelope.OneOf_Body?
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _version = source._version
-      _tensors = source._tensors
-      _body = source._body
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}tensors\0\u{2}\u{8}hello\0\u{3}hello_reply\0\u{1}assign\0\u{3}assign_reply\0\u{1}heartbeat\0\u{1}drain\0\u{1}shutdown\0\u{1}error\0\u{1}join\0\u{3}migrate_kv\0\u{1}batch\0\u{1}results\0\u{3}kv_blocks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._version) }()
-        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._tensors) }()
-        case 10: try {
-          var v: Strata_V1_Hello?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .hello(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .hello(v)
-          }
-        }()
-        case 11: try {
-          var v: Strata_V1_HelloReply?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .helloReply(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .helloReply(v)
-          }
-        }()
-        case 12: try {
-          var v: Strata_V1_Assign?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .assign(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .assign(v)
-          }
-        }()
-        case 13: try {
-          var v: Strata_V1_AssignReply?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .assignReply(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .assignReply(v)
-          }
-        }()
-        case 14: try {
-          var v: Strata_V1_Heartbeat?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .heartbeat(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .heartbeat(v)
-          }
-        }()
-        case 15: try {
-          var v: Strata_V1_Drain?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .drain(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .drain(v)
-          }
-        }()
-        case 16: try {
-          var v: Strata_V1_Shutdown?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .shutdown(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .shutdown(v)
-          }
-        }()
-        case 17: try {
-          var v: Strata_V1_Error?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .error(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .error(v)
-          }
-        }()
-        case 18: try {
-          var v: Strata_V1_Join?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .join(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .join(v)
-          }
-        }()
-        case 20: try {
-          var v: Strata_V1_Batch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .batch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .batch(v)
-          }
-        }()
-        case 21: try {
-          var v: Strata_V1_Results?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .results(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .results(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tensors) }()
+      case 10: try {
+        var v: Strata_V1_Hello?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .hello(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .hello(v)
+        }
+      }()
+      case 11: try {
+        var v: Strata_V1_HelloReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .helloReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .helloReply(v)
+        }
+      }()
+      case 12: try {
+        var v: Strata_V1_Assign?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .assign(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .assign(v)
+        }
+      }()
+      case 13: try {
+        var v: Strata_V1_AssignReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .assignReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .assignReply(v)
+        }
+      }()
+      case 14: try {
+        var v: Strata_V1_Heartbeat?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .heartbeat(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .heartbeat(v)
+        }
+      }()
+      case 15: try {
+        var v: Strata_V1_Drain?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .drain(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .drain(v)
+        }
+      }()
+      case 16: try {
+        var v: Strata_V1_Shutdown?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .shutdown(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .shutdown(v)
+        }
+      }()
+      case 17: try {
+        var v: Strata_V1_Error?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .error(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .error(v)
+        }
+      }()
+      case 18: try {
+        var v: Strata_V1_Join?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .join(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .join(v)
+        }
+      }()
+      case 19: try {
+        var v: Strata_V1_MigrateKV?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .migrateKv(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .migrateKv(v)
+        }
+      }()
+      case 20: try {
+        var v: Strata_V1_Batch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .batch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .batch(v)
+        }
+      }()
+      case 21: try {
+        var v: Strata_V1_Results?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .results(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .results(v)
+        }
+      }()
+      case 22: try {
+        var v: Strata_V1_KVBlocks?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .kvBlocks(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .kvBlocks(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._version != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._version, fieldNumber: 1)
-      }
-      if !_storage._tensors.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._tensors, fieldNumber: 2)
-      }
-      switch _storage._body {
-      case .hello?: try {
-        guard case .hello(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      }()
-      case .helloReply?: try {
-        guard case .helloReply(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .assign?: try {
-        guard case .assign(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-      }()
-      case .assignReply?: try {
-        guard case .assignReply(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-      }()
-      case .heartbeat?: try {
-        guard case .heartbeat(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-      }()
-      case .drain?: try {
-        guard case .drain(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-      }()
-      case .shutdown?: try {
-        guard case .shutdown(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-      }()
-      case .error?: try {
-        guard case .error(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-      }()
-      case .join?: try {
-        guard case .join(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-      }()
-      case .batch?: try {
-        guard case .batch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-      }()
-      case .results?: try {
-        guard case .results(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 1)
+    }
+    if !self.tensors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tensors, fieldNumber: 2)
+    }
+    switch self.body {
+    case .hello?: try {
+      guard case .hello(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .helloReply?: try {
+      guard case .helloReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .assign?: try {
+      guard case .assign(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .assignReply?: try {
+      guard case .assignReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .heartbeat?: try {
+      guard case .heartbeat(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .drain?: try {
+      guard case .drain(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .shutdown?: try {
+      guard case .shutdown(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .error?: try {
+      guard case .error(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .join?: try {
+      guard case .join(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .migrateKv?: try {
+      guard case .migrateKv(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
+    case .batch?: try {
+      guard case .batch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .results?: try {
+      guard case .results(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .kvBlocks?: try {
+      guard case .kvBlocks(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_Envelope, rhs: Strata_V1_Envelope) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._version != rhs_storage._version {return false}
-        if _storage._tensors != rhs_storage._tensors {return false}
-        if _storage._body != rhs_storage._body {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.version != rhs.version {return false}
+    if lhs.tensors != rhs.tensors {return false}
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

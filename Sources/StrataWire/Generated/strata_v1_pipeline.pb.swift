@@ -359,6 +359,111 @@ public nonisolated struct Strata_V1_Results: Sendable {
   public init() {}
 }
 
+/// A sampler's whole state, so another worker continues a sequence's draws exactly.
+public nonisolated struct Strata_V1_SamplerState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var params: Strata_V1_SamplingParams {
+    get {_params ?? Strata_V1_SamplingParams()}
+    set {_params = newValue}
+  }
+  /// Returns true if `params` has been explicitly set.
+  public var hasParams: Bool {self._params != nil}
+  /// Clears the value of `params`. Subsequent reads from it will return its default value.
+  public mutating func clearParams() {self._params = nil}
+
+  /// the generator's 4 state words
+  public var rng: [UInt64] = []
+
+  /// tokens sampled so far, with
+  public var generatedTokens: [UInt32] = []
+
+  /// how often each (presence/frequency penalties)
+  public var generatedCounts: [UInt32] = []
+
+  /// tokens of prompt and output (repetition penalty)
+  public var seen: [UInt32] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _params: Strata_V1_SamplingParams? = nil
+}
+
+/// Worker → worker during live re-sharding (after a MigrateKV): part of one sequence's KV cache
+/// for layers [layer_start, layer_end). Tensors, per layer in order: keys then values, each
+/// [length, kv_heads × head_dim] f32. A sender sends each sequence in chunks of layers, then one
+/// message with done = true; messages of one sender arrive in order.
+public nonisolated struct Strata_V1_KVBlocks: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the plan the receiver will run
+  public var planID: UInt64 {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
+
+  /// the sending worker's name
+  public var sender: String {
+    get {_storage._sender}
+    set {_uniqueStorage()._sender = newValue}
+  }
+
+  public var sequenceID: UInt64 {
+    get {_storage._sequenceID}
+    set {_uniqueStorage()._sequenceID = newValue}
+  }
+
+  public var layerStart: UInt32 {
+    get {_storage._layerStart}
+    set {_uniqueStorage()._layerStart = newValue}
+  }
+
+  public var layerEnd: UInt32 {
+    get {_storage._layerEnd}
+    set {_uniqueStorage()._layerEnd = newValue}
+  }
+
+  /// positions cached
+  public var length: UInt32 {
+    get {_storage._length}
+    set {_uniqueStorage()._length = newValue}
+  }
+
+  /// with the chunk that holds the model's last layer, when asked
+  public var sampler: Strata_V1_SamplerState {
+    get {_storage._sampler ?? Strata_V1_SamplerState()}
+    set {_uniqueStorage()._sampler = newValue}
+  }
+  /// Returns true if `sampler` has been explicitly set.
+  public var hasSampler: Bool {_storage._sampler != nil}
+  /// Clears the value of `sampler`. Subsequent reads from it will return its default value.
+  public mutating func clearSampler() {_uniqueStorage()._sampler = nil}
+
+  /// the sender's last message for this plan (no tensors)
+  public var done: Bool {
+    get {_storage._done}
+    set {_uniqueStorage()._done = newValue}
+  }
+
+  /// with done: how many sequences it sent
+  public var sequences: UInt32 {
+    get {_storage._sequences}
+    set {_uniqueStorage()._sequences = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "strata.v1"
@@ -1013,6 +1118,186 @@ nonisolated extension Strata_V1_Results: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.batchID != rhs.batchID {return false}
     if lhs.sequences != rhs.sequences {return false}
     if lhs.timings != rhs.timings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_SamplerState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SamplerState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}params\0\u{1}rng\0\u{3}generated_tokens\0\u{3}generated_counts\0\u{1}seen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._params) }()
+      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.rng) }()
+      case 3: try { try decoder.decodeRepeatedUInt32Field(value: &self.generatedTokens) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.generatedCounts) }()
+      case 5: try { try decoder.decodeRepeatedUInt32Field(value: &self.seen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._params {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.rng.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.rng, fieldNumber: 2)
+    }
+    if !self.generatedTokens.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.generatedTokens, fieldNumber: 3)
+    }
+    if !self.generatedCounts.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.generatedCounts, fieldNumber: 4)
+    }
+    if !self.seen.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.seen, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_SamplerState, rhs: Strata_V1_SamplerState) -> Bool {
+    if lhs._params != rhs._params {return false}
+    if lhs.rng != rhs.rng {return false}
+    if lhs.generatedTokens != rhs.generatedTokens {return false}
+    if lhs.generatedCounts != rhs.generatedCounts {return false}
+    if lhs.seen != rhs.seen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_KVBlocks: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KVBlocks"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}plan_id\0\u{1}sender\0\u{3}sequence_id\0\u{3}layer_start\0\u{3}layer_end\0\u{1}length\0\u{1}sampler\0\u{1}done\0\u{1}sequences\0")
+
+  fileprivate class _StorageClass {
+    var _planID: UInt64 = 0
+    var _sender: String = String()
+    var _sequenceID: UInt64 = 0
+    var _layerStart: UInt32 = 0
+    var _layerEnd: UInt32 = 0
+    var _length: UInt32 = 0
+    var _sampler: Strata_V1_SamplerState? = nil
+    var _done: Bool = false
+    var _sequences: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _planID = source._planID
+      _sender = source._sender
+      _sequenceID = source._sequenceID
+      _layerStart = source._layerStart
+      _layerEnd = source._layerEnd
+      _length = source._length
+      _sampler = source._sampler
+      _done = source._done
+      _sequences = source._sequences
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._planID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._sender) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequenceID) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._layerStart) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._layerEnd) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._length) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._sampler) }()
+        case 8: try { try decoder.decodeSingularBoolField(value: &_storage._done) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._sequences) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._planID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._planID, fieldNumber: 1)
+      }
+      if !_storage._sender.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sender, fieldNumber: 2)
+      }
+      if _storage._sequenceID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequenceID, fieldNumber: 3)
+      }
+      if _storage._layerStart != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._layerStart, fieldNumber: 4)
+      }
+      if _storage._layerEnd != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._layerEnd, fieldNumber: 5)
+      }
+      if _storage._length != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._length, fieldNumber: 6)
+      }
+      try { if let v = _storage._sampler {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._done != false {
+        try visitor.visitSingularBoolField(value: _storage._done, fieldNumber: 8)
+      }
+      if _storage._sequences != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._sequences, fieldNumber: 9)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_KVBlocks, rhs: Strata_V1_KVBlocks) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._planID != rhs_storage._planID {return false}
+        if _storage._sender != rhs_storage._sender {return false}
+        if _storage._sequenceID != rhs_storage._sequenceID {return false}
+        if _storage._layerStart != rhs_storage._layerStart {return false}
+        if _storage._layerEnd != rhs_storage._layerEnd {return false}
+        if _storage._length != rhs_storage._length {return false}
+        if _storage._sampler != rhs_storage._sampler {return false}
+        if _storage._done != rhs_storage._done {return false}
+        if _storage._sequences != rhs_storage._sequences {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
