@@ -3,7 +3,8 @@
 
 While the streams run, once every stream has received --fault-after chunks, it runs --fault (a
 shell command: kill a worker, cut a link, edit cluster.yaml) and records the time from the fault
-to the next chunk any stream receives ("resume_seconds"). Used by ops/fault-test and the Swift tests.
+to the next chunk any stream receives ("resume_seconds") and the longest wait of any stream between
+two chunks after the fault ("max_gap_seconds": the pause a user sees). Used by ops/fault-test and the Swift tests.
 """
 import argparse, json, subprocess, sys, threading, time
 
@@ -31,7 +32,8 @@ def main():
     texts, finish, errors = [""] * n, [None] * n, [None] * n
     counts = [0] * n
     lock = threading.Condition()
-    state = {"fault_at": None, "resumed_at": None}
+    state = {"fault_at": None, "resumed_at": None, "max_gap": 0.0}
+    last = [None] * n   # when each stream's latest chunk came
 
     def run(i):
         try:
@@ -42,6 +44,10 @@ def main():
                 if c is None:
                     continue
                 with lock:
+                    now = time.monotonic()
+                    if state["fault_at"] is not None and last[i] is not None:
+                        state["max_gap"] = max(state["max_gap"], now - last[i])
+                    last[i] = now
                     texts[i] += c.text or ""
                     if c.finish_reason:
                         finish[i] = c.finish_reason
@@ -68,8 +74,10 @@ def main():
     resume = None
     if state["fault_at"] is not None and state["resumed_at"] is not None:
         resume = state["resumed_at"] - state["fault_at"]
-    json.dump({"texts": texts, "finish": finish, "errors": errors, "resume_seconds": resume}, open(a.out, "w"), indent=1)
-    print(json.dumps({"errors": sum(e is not None for e in errors), "resume_seconds": resume}))
+    gap = state["max_gap"] if state["fault_at"] is not None else None
+    json.dump({"texts": texts, "finish": finish, "errors": errors, "resume_seconds": resume, "max_gap_seconds": gap},
+              open(a.out, "w"), indent=1)
+    print(json.dumps({"errors": sum(e is not None for e in errors), "resume_seconds": resume, "max_gap_seconds": gap}))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 # setting `delay` (tc netem per link, e.g. 2ms); it creates the namespaces at once and removes them
 # on exit (plus anything in `pids`).
 #
-# Four "hosts" — strata-<id>-c (coordinator) and strata-<id>-w0..w2 (one worker each) — each joined
+# Four "hosts" — strata-<id>-c (coordinator) and strata-<id>-w0..w2 (one worker each; w3 when asked) — each joined
 # by a veth pair to a bridge in a fifth namespace (the switch), addresses 10.77.0.1 (coordinator)
 # and 10.77.0.10-12 (workers). `ns HOST` names a host's namespace; `ip[HOST]` its address.
 # Without sch_netem in the kernel the links run undelayed (said on stderr).
 id="$$"; ns() { echo "strata-$id-$1"; }
-hosts=(c w0 w1 w2); declare -A ip=([c]=10.77.0.1 [w0]=10.77.0.10 [w1]=10.77.0.11 [w2]=10.77.0.12)
+# A caller may set `hosts` first (e.g. with a spare w3) before sourcing.
+[ -n "${hosts+x}" ] || hosts=(c w0 w1 w2)
+declare -A ip=([c]=10.77.0.1 [w0]=10.77.0.10 [w1]=10.77.0.11 [w2]=10.77.0.12 [w3]=10.77.0.13)
 work=$(mktemp -d)
 pids=()
 cleanup() {

@@ -59,11 +59,49 @@ struct NetnsFaultTests {
     }
 }
 
+/// cluster.yaml edited while 8 greedy streams run across the namespaces (ops/netns-fault reshard):
+/// a 4th worker in its own namespace added, then w1 removed. Both new plans take effect, each
+/// moves the open sequences' KV caches between namespaces, and every stream's text is unchanged.
+@Suite(.serialized, .enabled(if: NetnsEnvironment.canRun, NetnsEnvironment.whyNot))
+struct NetnsReshardTests {
+    @Test func addingThenRemovingAWorkerKeepsEveryStream() throws {
+        let r = try StrataCLI.runTool("/bin/bash", [NetnsFaultTests.script, StrataCLI.executable, TestAssets.smolLM2, "reshard", "8", "40"])
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any] ?? [:]
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(json["equal"] as? Int == 8, "\(last)\n\(r.stderr)")
+        #expect((json["errors"] as? [Any])?.isEmpty == true && json["unfinished"] as? Int == 0, "\(last)")
+        let plans = json["plans"] as? [[String: Any]] ?? []
+        #expect(plans.map { $0["stages"] as? String ?? "" } == ["w0[0,8) w1[8,16) w2[16,23) w3[23,30)", "w0[0,10) w2[10,20) w3[20,30)"],
+                "\(last)")
+        #expect(plans.allSatisfy { ($0["kv"] as? String ?? "").hasPrefix("moved ") }, "KV caches moved, not re-prefilled: \(last)")
+        print("netns reshard: \(last)")
+    }
+}
+
+/// tcpdump on the coordinator's and a worker's veth (ops/netns-capture): without CURVE the model
+/// path and the prompt's token ids cross the wire readable; with CURVE neither does, and the
+/// completion is the same.
+@Suite(.serialized, .enabled(if: NetnsEnvironment.canRun && NetnsEnvironment.hasTcpdump, NetnsEnvironment.whyNot))
+struct NetnsCaptureTests {
+    @Test func curveLeavesNothingReadableOnTheVeth() throws {
+        let script = URL(fileURLWithPath: NetnsFaultTests.script).deletingLastPathComponent().appendingPathComponent("netns-capture").path
+        let r = try StrataCLI.runTool("/bin/bash", [script, StrataCLI.executable, TestAssets.smolLM2])
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: [String: Any]] ?? [:]
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(json["plain"]?["model_path"] as? Bool == true && json["plain"]?["prompt_ids"] as? Bool == true, "the capture must see plaintext: \(last)")
+        #expect(json["curve"]?["model_path"] as? Bool == false && json["curve"]?["prompt_ids"] as? Bool == false, "\(last)")
+        #expect((json["curve"]?["bytes"] as? Int ?? 0) > 10_000, "the CURVE capture saw the traffic: \(last)")
+    }
+}
+
 /// Whether this machine can create network namespaces (root + iproute2), and why not.
 enum NetnsEnvironment {
     static let isRoot = getuid() == 0
     static let hasIP = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
     static var canRun: Bool { isRoot && hasIP && TestAssets.available(TestAssets.smolLM2) }
+    static let hasTcpdump = ["/usr/bin/tcpdump", "/usr/sbin/tcpdump"].contains { FileManager.default.isExecutableFile(atPath: $0) }
     static var whyNot: Comment {
         !isRoot ? "network-namespace test skipped: needs root (CAP_NET_ADMIN); CI runs it as root"
             : !hasIP ? "network-namespace test skipped: iproute2 (ip) is not installed" : "SmolLM2 asset missing"

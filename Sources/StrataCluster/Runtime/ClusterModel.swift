@@ -12,6 +12,7 @@ import StrataWire
 /// token so far plus the step's new ones, the sampler replaying what it sampled), so the caller
 /// only sees a slower step: batch-invariant kernels make the re-prefilled cache, and so the next
 /// token, bit-identical to the lost one.
+/// A re-shard that moves the caches between workers keeps the generation: nothing re-runs.
 public final class ClusterModel: ForwardPass, @unchecked Sendable {
     public let coordinator: Coordinator
     public var config: ModelConfig { coordinator.model }

@@ -35,6 +35,9 @@ public struct CoordinatorOptions: Sendable {
 /// `planChanged`/`workerLost`, which `ClusterModel` answers by re-prefilling its sequences from
 /// the tokens it kept. Lost workers are invited back with a Join; one that answers rejoins and
 /// the plan grows back. While the model fits no surviving set, batches wait (`waitUntilReady`).
+/// When every stage of the plan in force is alive (a worker added, removed or back), the ring is
+/// drained and the KV caches of moved layers stream from old owner to new (KVMigration.swift)
+/// instead: `generation` stays, so sessions continue without a re-prefill.
 public final class Coordinator: @unchecked Sendable {
     /// The cluster as configured now (cluster.yaml edits apply through `apply(_:)`); under `lock`.
     var config: ClusterConfig
