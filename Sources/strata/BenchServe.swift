@@ -24,6 +24,8 @@ struct BenchServe: ParsableCommand {
     var rounds: Int = 3
     @Option(help: "Bearer API key, if the server needs one.")
     var apiKey: String?
+    @Option(help: "Batches in flight (`strata up --lanes`) when it starts the cluster; default: up's.")
+    var lanes: Int?
 
     static let prompts = [
         "The history of the printing press begins", "Once upon a time, in a small village,",
@@ -45,7 +47,7 @@ struct BenchServe: ParsableCommand {
             base = "http://\(cluster.coordinator.http)"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            p.arguments = ["up", "--config", config, "--log-level", "warning"]
+            p.arguments = ["up", "--config", config, "--log-level", "warning"] + (lanes.map { ["--lanes", "\($0)"] } ?? [])
             try p.run()
             child = p
         }

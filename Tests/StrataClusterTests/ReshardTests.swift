@@ -80,6 +80,12 @@ import Testing
         #expect(moved.allSatisfy { $0.0 == jobs.count && $0.1 > 0 }, "\(moved)")
         #expect(cluster.retriedSteps == 0, "no step re-ran: the caches moved")
         #expect(h.coordinator.plan.stages.map(\.worker) == ["w0", "w2", "w3", "w4"])
+        // Settings a running cluster cannot take are refused by name, and nothing changes.
+        var restart = h.coordinator.cluster
+        restart.context = 1024
+        restart.workers.removeAll { $0.name == "w4" }
+        #expect(throws: ClusterError.restartRequired(keys: ["context"])) { try h.coordinator.apply(restart) }
+        #expect(h.coordinator.plan.stages.map(\.worker) == ["w0", "w2", "w3", "w4"] && h.coordinator.cluster.context == 2048)
     }
 }
 
