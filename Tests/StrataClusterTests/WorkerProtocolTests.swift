@@ -38,6 +38,18 @@ struct WorkerProtocolTests {
             return m
         }
 
+        /// Joins as coordinator 42, naming the worker "solo"; returns its Hello.
+        func join() throws -> Strata_V1_Hello {
+            var join = Strata_V1_Join()
+            join.protocolVersion = WireProtocol.version
+            join.replyEndpoint = inbox.endpoint
+            join.workerName = "solo"
+            join.coordinatorID = 42
+            try send(.join(join))
+            guard case let .hello(hello) = try next().body else { throw ClusterError.protocolViolation("expected hello") }
+            return hello
+        }
+
         func expectError(_ code: Strata_V1_ErrorCode, batch: UInt64, containing text: String) throws {
             let m = try next()
             guard case let .error(e) = m.body else { Issue.record("expected error, got \(m.kind)"); return }
@@ -73,13 +85,7 @@ struct WorkerProtocolTests {
         defer { try? rig.send(.shutdown(Strata_V1_Shutdown())); rig.done.wait() }
 
         // Handshake.
-        var join = Strata_V1_Join()
-        join.protocolVersion = WireProtocol.version
-        join.replyEndpoint = rig.inbox.endpoint
-        join.workerName = "solo"
-        join.coordinatorID = 42
-        try rig.send(.join(join))
-        guard case let .hello(hello) = try rig.next().body else { Issue.record("expected hello"); return }
+        let hello = try rig.join()
         #expect(hello.workerName == "solo" && hello.coordinatorID == 42 && hello.protocolVersion == WireProtocol.version)
         #expect(hello.capabilities.memoryBytes == 1 << 30 && hello.capabilities.threads == 1)
 
@@ -154,26 +160,22 @@ struct WorkerProtocolTests {
     /// Live re-sharding at one worker: a new plan that keeps KV keeps the caches of its layers (the
     /// sequence continues with LocalModel's tokens); one whose sources never send gives up after
     /// `kvWait`, reports the caches incomplete and drops them (the coordinator then re-prefills);
+    /// caches of a plan other than the one the Assign names are not kept;
     /// KV blocks whose tensors disagree with their layers never leave the sender.
     @Test(arguments: NetworkKind.allCases)
     func aNewPlanKeepsOrDropsTheKVCaches(_ kind: NetworkKind) throws {
         let rig = try Rig(kind, kvWait: .milliseconds(300))
         defer { try? rig.send(.shutdown(Strata_V1_Shutdown())); rig.done.wait() }
-        var join = Strata_V1_Join()
-        join.protocolVersion = WireProtocol.version
-        join.replyEndpoint = rig.inbox.endpoint
-        join.workerName = "solo"
-        join.coordinatorID = 42
-        try rig.send(.join(join))
-        guard case .hello = try rig.next().body else { Issue.record("expected hello"); return }
+        _ = try rig.join()
         var a = Strata_V1_Assign()
         a.modelPath = TestAssets.smolLM2
         a.layerStart = 0; a.layerEnd = 30; a.firstStage = true; a.lastStage = true
         a.downstreamEndpoint = rig.inbox.endpoint
         a.planID = 9
-        func assign(_ plan: UInt64, keep: Bool, sources: [String]) throws -> Strata_V1_AssignReply {
+        func assign(_ plan: UInt64, keep: Bool, from: UInt64 = 0, sources: [String]) throws -> Strata_V1_AssignReply {
             a.planID = plan
             a.keepKv = keep
+            a.kvFromPlan = from
             a.kvSources = sources
             try rig.send(.assign(a))
             guard case let .assignReply(r) = try rig.next().body else { throw ClusterError.protocolViolation("expected assign_reply") }
@@ -188,7 +190,7 @@ struct WorkerProtocolTests {
         #expect(r1.sequences.map(\.tokenID) == [UInt32(expected[0])])
 
         // Same layers, keep KV, nothing to receive: the cache is kept whole.
-        let kept = try assign(10, keep: true, sources: [])
+        let kept = try assign(10, keep: true, from: 9, sources: [])
         #expect(kept.kvComplete && kept.kvSequences == 1 && kept.kvBytesReceived == 0)
         try rig.send(.batch(Self.batch(2, plan: 10, [Self.entry(1, start: false, position: ids.count, tokens: [expected[0]])])))
         guard case let .results(r2) = try rig.next().body else { Issue.record("expected results"); return }
@@ -196,11 +198,19 @@ struct WorkerProtocolTests {
 
         // A source that never sends: after kvWait the caches are dropped and the reply says so.
         let t0 = ContinuousClock.now
-        let dropped = try assign(11, keep: true, sources: ["ghost"])
+        let dropped = try assign(11, keep: true, from: 10, sources: ["ghost"])
         #expect(!dropped.kvComplete && dropped.kvSequences == 0)
         #expect(ContinuousClock.now - t0 >= .milliseconds(300))
         try rig.send(.batch(Self.batch(3, plan: 11, [Self.entry(1, start: false, position: ids.count + 1, tokens: [expected[1]])])))
         try rig.expectError(.unknownSequence, batch: 3, containing: "sequence 1")
+
+        // Caches of another plan than the one in force (a worker that was cut off) are not kept.
+        try rig.send(.batch(Self.batch(4, plan: 11, [Self.entry(2, start: true, position: 0, tokens: ids)])))
+        guard case .results = try rig.next().body else { Issue.record("expected results"); return }
+        let stale = try assign(12, keep: true, from: 4, sources: [])
+        #expect(stale.kvComplete && stale.kvSequences == 0)
+        try rig.send(.batch(Self.batch(5, plan: 12, [Self.entry(2, start: false, position: ids.count, tokens: [expected[0]])])))
+        try rig.expectError(.unknownSequence, batch: 5, containing: "sequence 2")
 
         // Two layers' blocks with one tensor: the codec refuses them before they are sent.
         var blocks = Strata_V1_KVBlocks()

@@ -142,7 +142,7 @@ extension Coordinator {
             return
         }
         let planID = UInt64.random(in: 1...UInt64.max)
-        let moves = quiesceForMigration(to: plan)
+        let migration = quiesceForMigration(to: plan), moves = migration?.moves
         lock.lock()
         state = .recovering("assigning a new plan")
         currentPlan = plan
@@ -157,7 +157,7 @@ extension Coordinator {
         var replies: [Strata_V1_AssignReply] = []
         do {
             if let moves { try sendMigrations(moves, plan: plan, planID: planID) }
-            try sendAssignments(plan, planID: planID, moves: moves)
+            try sendAssignments(plan, planID: planID, moves: moves, from: migration?.from ?? 0)
             replies = try awaitAssignReplies(plan, planID: planID)
         } catch let ClusterError.workerFailed(worker, reason) {
             memberLost(worker, reason: "could not take its new layers: \(reason)")
@@ -196,7 +196,7 @@ extension Coordinator {
     /// once no batch is in flight. It needs every stage of the plan in force alive (a lost
     /// worker's layers are gone) and a quiet ring: new batches wait meanwhile, and if the ring
     /// does not empty within the heartbeat timeout the caches are re-prefilled instead.
-    private func quiesceForMigration(to plan: Plan) -> [KVMove]? {
+    private func quiesceForMigration(to plan: Plan) -> (moves: [KVMove], from: UInt64)? {
         lock.lock(); defer { lock.unlock() }
         guard let old = inForce, old.plan.stages.allSatisfy({ lost[$0.worker] == nil && (links[$0.worker] ?? retiring[$0.worker]) != nil }) else {
             return nil
@@ -207,7 +207,7 @@ extension Coordinator {
             _ = lock.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.05)))
         }
         guard inFlight.isEmpty, !replanRequested, old.plan.stages.allSatisfy({ lost[$0.worker] == nil }) else { return nil }
-        return KVMove.between(old.plan, plan)
+        return (KVMove.between(old.plan, plan), old.id)
     }
 
     /// Tells each old owner where its moved layers go (before any Assign: the same link keeps

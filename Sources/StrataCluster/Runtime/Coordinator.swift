@@ -207,7 +207,7 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Sends every stage of `plan` its Assign. With `moves` (live re-sharding), each keeps its
     /// sequences' KV caches and waits for the blocks the moves bring it.
-    func sendAssignments(_ plan: Plan, planID: UInt64, moves: [KVMove]? = nil) throws {
+    func sendAssignments(_ plan: Plan, planID: UInt64, moves: [KVMove]? = nil, from old: UInt64 = 0) throws {
         let cluster = self.cluster
         for (i, s) in plan.stages.enumerated() {
             var a = Strata_V1_Assign()
@@ -231,6 +231,7 @@ public final class Coordinator: @unchecked Sendable {
             }
             if let moves {
                 a.keepKv = true
+                a.kvFromPlan = old
                 a.kvSources = Array(Set(moves.filter { $0.to == s.worker }.map(\.from))).sorted()
             }
             if cluster.security != nil { a.peerKeys = peerKeys(cluster) }

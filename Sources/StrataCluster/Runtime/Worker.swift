@@ -178,7 +178,8 @@ public final class Worker: @unchecked Sendable {
         if !a.downstreamServerKey.isEmpty { network.setServerKey(Array(a.downstreamServerKey), for: a.downstreamEndpoint) }
         for key in a.peerKeys where !key.isEmpty { network.trust(clientKey: Array(key)) }
         // Live re-sharding: the open sequences' caches for the layers this worker keeps.
-        let kept = a.keepKv ? slice?.sequenceStates ?? [] : []
+        // Only caches of the plan in force count: a worker that was cut off holds stale ones.
+        let kept = a.keepKv && planID == a.kvFromPlan ? slice?.sequenceStates ?? [] : []
         let previous = reusable(for: a)
         slice = nil   // its weights live on in `previous` where the new slice takes them over
         planID = 0

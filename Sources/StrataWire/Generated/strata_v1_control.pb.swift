@@ -358,6 +358,13 @@ public nonisolated struct Strata_V1_Assign: @unchecked Sendable {
     set {_uniqueStorage()._peerKeys = newValue}
   }
 
+  /// With keep_kv: the plan whose caches are valid (the one in force). A worker whose slice runs
+  /// another plan (it was cut off and came back) keeps nothing and takes every layer from sources.
+  public var kvFromPlan: UInt64 {
+    get {_storage._kvFromPlan}
+    set {_uniqueStorage()._kvFromPlan = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -722,7 +729,7 @@ nonisolated extension Strata_V1_HelloReply: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0\u{3}downstream_server_key\0\u{3}upstream_client_key\0\u{3}keep_kv\0\u{3}kv_sources\0\u{3}peer_keys\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_path\0\u{3}layer_start\0\u{3}layer_end\0\u{3}first_stage\0\u{3}last_stage\0\u{1}precision\0\u{3}downstream_endpoint\0\u{3}kv_budget_bytes\0\u{1}context\0\u{3}max_batch\0\u{3}plan_id\0\u{3}bf16_activations\0\u{1}threads\0\u{3}downstream_server_key\0\u{3}upstream_client_key\0\u{3}keep_kv\0\u{3}kv_sources\0\u{3}peer_keys\0\u{3}kv_from_plan\0")
 
   fileprivate class _StorageClass {
     var _modelPath: String = String()
@@ -743,6 +750,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _keepKv: Bool = false
     var _kvSources: [String] = []
     var _peerKeys: [Data] = []
+    var _kvFromPlan: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -771,6 +779,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
       _keepKv = source._keepKv
       _kvSources = source._kvSources
       _peerKeys = source._peerKeys
+      _kvFromPlan = source._kvFromPlan
     }
   }
 
@@ -807,6 +816,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._keepKv) }()
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._kvSources) }()
         case 18: try { try decoder.decodeRepeatedBytesField(value: &_storage._peerKeys) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._kvFromPlan) }()
         default: break
         }
       }
@@ -869,6 +879,9 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
       if !_storage._peerKeys.isEmpty {
         try visitor.visitRepeatedBytesField(value: _storage._peerKeys, fieldNumber: 18)
       }
+      if _storage._kvFromPlan != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._kvFromPlan, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -896,6 +909,7 @@ nonisolated extension Strata_V1_Assign: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._keepKv != rhs_storage._keepKv {return false}
         if _storage._kvSources != rhs_storage._kvSources {return false}
         if _storage._peerKeys != rhs_storage._peerKeys {return false}
+        if _storage._kvFromPlan != rhs_storage._kvFromPlan {return false}
         return true
       }
       if !storagesAreEqual {return false}
