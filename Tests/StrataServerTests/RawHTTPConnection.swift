@@ -5,7 +5,7 @@ import Glibc
 
 /// A blocking TCP connection to 127.0.0.1 for tests that need to see bytes as they arrive or to
 /// drop the connection mid-response.
-final class RawHTTPConnection {
+final class RawHTTPConnection: @unchecked Sendable {
     private let fd: Int32
     private var closed = false
 
@@ -31,7 +31,8 @@ final class RawHTTPConnection {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw Failure(description: "send failed") }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw Failure(description: "send failed: \(String(cString: strerror(errno)))") }
             sent += n
         }
     }
@@ -42,10 +43,23 @@ final class RawHTTPConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !String(decoding: data, as: UTF8.self).contains(marker) {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw Failure(description: "connection ended before \(marker.debugDescription): \(String(decoding: data, as: UTF8.self))") }
+            // A signal (other tests' child processes exiting) interrupts the wait; it is not an end.
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                let why = n == 0 ? "peer closed" : String(cString: strerror(errno))
+                throw Failure(description: "connection ended (\(why)) before \(marker.debugDescription): \(String(decoding: data, as: UTF8.self))")
+            }
             data += buffer[..<n]
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `receive(until:)` on a thread of its own: a blocking read on one of the (two, on this box)
+    /// cooperative threads can starve the very tasks that would produce the bytes.
+    func received(until marker: String) async throws -> String {
+        try await withCheckedThrowingContinuation { done in
+            Thread { done.resume(with: Result { try self.receive(until: marker) }) }.start()
+        }
     }
 
     func close() {

@@ -106,7 +106,7 @@ struct ServerStreamingTests {
             let socket = try RawHTTPConnection(port: port)
             try socket.send("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             // Tokens arrive while the engine is still generating.
-            let head = try socket.receive(until: "data: {")
+            let head = try await socket.received(until: "data: {")
             #expect(head.hasPrefix("HTTP/1.1 200"))
             #expect(engine.cancellations == 0)
             socket.close()
@@ -118,7 +118,7 @@ struct ServerStreamingTests {
             // And it keeps serving.
             let again = try RawHTTPConnection(port: port)
             try again.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(try again.receive(until: "\"status\"").hasPrefix("HTTP/1.1 200"))
+            #expect(try await again.received(until: "\"status\"").hasPrefix("HTTP/1.1 200"))
             again.close()
             await server.shutdown()
             try await group.waitForAll()
