@@ -100,11 +100,14 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
 
     /// The streaming small-batch GEMM (FP8StreamingGEMM.swift) for any batch.
-    func forwardStreaming(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+    /// `kernel` picks the passes (`strata bench kernels` compares 2- and 3-row passes).
+    func forwardStreaming(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                          kernel: StreamingKernel = .automatic) {
         let (xs, stride) = prescaled(x, batch: batch)
         defer { xs.deallocate() }
-        pool.parallelChunks(rows, chunk: streamingChunkRows(threads: pool.threads, batch: batch)) { range in
-            self.gemmStreaming(rows: range, x: xs, stride: stride, batch: batch, y: y)
+        let triples = kernel == .triples || (kernel == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
+        pool.parallelChunks(rows, chunk: streamingChunkRows(threads: pool.threads, triples: triples, batch: batch)) { range in
+            self.gemmStreaming(rows: range, x: xs, stride: stride, batch: batch, y: y, kernel: kernel)
         }
     }
 
@@ -125,10 +128,12 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
 
     /// Streaming-GEMM rows per work chunk: about 8 chunks per thread, at least 64/batch rows (a
-    /// chunk's work grows with the batch, so small matrices still split evenly), even (row pairs).
-    func streamingChunkRows(threads: Int, batch: Int) -> Int {
+    /// chunk's work grows with the batch, so small matrices still split evenly), a multiple of the
+    /// rows of a pass (2, or 3 with the 3 × 4 kernel).
+    func streamingChunkRows(threads: Int, triples: Bool, batch: Int) -> Int {
         let target = rows / max(1, threads * 8)
-        return max(8, 64 / max(batch, 1), (target + 1) & ~1)
+        let unit = triples ? 3 : 2   // rows per pass: no chunk ends with a lone row
+        return (max(8, 64 / max(batch, 1), target) + unit - 1) / unit * unit
     }
 
     /// Index of the first NaN code (0x7F/0xFF), or nil. The fast kernels read NaN codes as ±480,

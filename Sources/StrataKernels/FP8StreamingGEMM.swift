@@ -2,14 +2,17 @@
 /// the codes, as the GEMV does.
 ///
 /// Each pass decodes 2 rows' codes in registers (`e4m3Fake32`, 3 integer ops per 8 codes) and
-/// multiplies them into 4 tokens at a time, so the weights stream from memory in 2 long
-/// contiguous runs (the GEMV has 4). The tiled GEMM (FP8GEMM.swift) instead gathers 128-byte
+/// multiplies them into the tokens, so the weights stream from memory in 2 long contiguous runs
+/// (the GEMV has 4); from 4 tokens on, 3 rows × 4 tokens (FP8StreamingTriples.swift). The tiled GEMM (FP8GEMM.swift) instead gathers 128-byte
 /// pieces of 24 rows per tile: the hardware prefetcher cannot follow 24 short streams, and a
 /// small batch has too little arithmetic to hide the load latency (measured: 72% of its time on
 /// one load at batch 2). `strata bench kernels` prints both kernels side by side per batch size.
 ///
 /// Per (token, row) the operations are the GEMV's — the canonical reduction of Lanes.swift with
 /// w = decode·2^-120 and x·2^64 — so results are bit-identical to batch 1 and to the tiled GEMM.
+/// Which passes the streaming GEMM uses (`.automatic` everywhere but the side-by-side bench).
+enum StreamingKernel { case automatic, pairs, triples }
+
 extension BlockScaledFP8Matrix {
     /// Largest batch the streaming kernel serves; larger batches (prefill) take the tiled GEMM.
     static let streamingBatchLimit = 16
@@ -31,8 +34,22 @@ extension BlockScaledFP8Matrix {
     }
 
     /// Y[b, r] for r in `range` and every b; x from `prescaled(_:batch:)`, y (batch, rows).
-    /// The range is cut into 2 contiguous halves and pass k takes row k of each (2 long streams).
-    func gemmStreaming(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>) {
+    /// From `tripleBatchMin` tokens on (or with `.triples`), those in whole groups of 4 take 3-row
+    /// passes (FP8StreamingTriples.swift) and the other 1–3 `gemmPairs`; otherwise every token
+    /// takes `gemmPairs`.
+    func gemmStreaming(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>,
+                       kernel: StreamingKernel = .automatic) {
+        let triples = kernel == .triples || (kernel == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
+        let quads = triples ? batch & ~3 : 0
+        if quads > 0 { gemmStreamingTriples(rows: range, x: x, stride: stride, batch: quads, y: y) }
+        if batch > quads {
+            gemmPairs(rows: range, x: x + quads &* stride, stride: stride, batch: batch &- quads, y: y + quads &* rows)
+        }
+    }
+
+    /// `gemmStreaming` in 2-row passes: the range is cut into 2 contiguous halves and pass k takes
+    /// row k of each (2 long streams). y (batch, rows) with row stride `rows`.
+    func gemmPairs(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>) {
         let totals = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: batch &* 2)
         defer { totals.deallocate() }
         let h = range.count / 2, lo = range.lowerBound

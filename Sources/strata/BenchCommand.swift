@@ -7,7 +7,7 @@ import StrataModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernels on this machine.",
-        subcommands: [BenchKernels.self, BenchDecode.self, BenchPipeline.self, BenchServe.self])
+        subcommands: [BenchKernels.self, BenchDecode.self, BenchBatch.self, BenchPipeline.self, BenchServe.self])
 }
 
 /// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
@@ -90,4 +90,28 @@ struct BenchDecode: ParsableCommand {
     }
 
     func run() throws { try DecodeBench.run(options()) }
+}
+
+/// `strata bench batch`: batch-1 vs batch-N decode steps on a real checkpoint, part by part.
+struct BenchBatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Decode steps at batch 1 and batch N on a real checkpoint, in one process: the ceiling of the batched-decode ratio, part by part.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Sequences decoded together.")
+    var batch: Int = 8
+    @Option(help: "Timed passes per figure; medians are reported.")
+    var passes: Int = 15
+
+    func validate() throws {
+        try BatchBench.Options(batch: batch, passes: passes).validate()
+    }
+
+    func run() throws {
+        let source = try ModelSource(path: modelOptions.model)
+        let model = try LocalModel(source: source, precision: modelOptions.weights, tablePrecision: modelOptions.tables,
+                                   threads: modelOptions.threads)
+        try BatchBench.run(model, BatchBench.Options(batch: batch, passes: passes))
+    }
 }

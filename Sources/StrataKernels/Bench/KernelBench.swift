@@ -58,12 +58,44 @@ public enum KernelBench {
             var line = String(format: "gemm_fp8_gflops batch %d (8192x8192): 1t %.1f  %dt %.1f", batch, g1, all.threads, gN)
             if batch > 1 {
                 // Both GEMM kernels side by side: the evidence for `streamingBatchLimit`.
-                let (s1, sN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { $0.forwardStreaming }
+                let (s1, sN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { w in { w.forwardStreaming($0, batch: $1, into: $2, pool: $3) } }
                 let (t1, tN) = gemmGFLOPs(batch: batch, one: one, all: all, passes: passes) { $0.forwardTiled }
                 line += String(format: "  (streaming 1t %.1f %dt %.1f; tiled 1t %.1f %dt %.1f)", s1, all.threads, sN, t1, all.threads, tN)
             }
             report(line)
+            if batch >= 4, batch <= BlockScaledFP8Matrix.streamingBatchLimit {
+                report(String(format: "streaming_3x4_vs_2x4 batch %d: %.3f (median time ratio 2×4 ÷ 3×4 over %d alternating pass pairs, %d threads)",
+                              batch, tripleSpeedup(batch: batch, pool: all, pairs: max(15, options.passes * 3)), max(15, options.passes * 3), all.threads))
+            }
         }
+    }
+
+    /// Time of the 2-row streaming passes over the 3-row ones on one 8192×8192 weight, passes
+    /// alternating so both see the same machine; the median of the per-pair ratios (> 1: 3×4 is
+    /// faster). Slow drifts of a shared machine cancel within a pair.
+    static func tripleSpeedup(batch: Int, pool: ThreadPool, pairs: Int) -> Double {
+        let n = 8192
+        var rng = BenchRandom(state: 0x3C4 ^ UInt64(batch))
+        let w = BlockScaledFP8Matrix(rows: n, cols: n)
+        rng.fillCodes(w.codes, count: n * n)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
+        defer { x.deallocate(); y.deallocate() }
+        rng.fillFloats(x, count: batch * n)
+        func pass(_ pairsOnly: Bool) -> Double {
+            BenchTiming.seconds { w.forwardStreaming(x, batch: batch, into: y, pool: pool, kernel: pairsOnly ? .pairs : .triples) }
+        }
+        _ = pass(true)
+        let pairsOut = Array(UnsafeBufferPointer(start: y, count: batch * n))
+        _ = pass(false)
+        // The two kernels must agree bit for bit (both run the canonical reduction).
+        precondition(pairsOut.withUnsafeBufferPointer { memcmp($0.baseAddress!, y, batch * n * 4) == 0 },
+                     "3×4 and 2×4 streaming kernels disagree at batch \(batch)")
+        return BenchTiming.median((0..<pairs).map { i in
+            // Alternate which kernel goes first, so neither always runs on a warmer cache.
+            if i % 2 == 0 { let a = pass(true); return a / pass(false) }
+            let b = pass(false); return pass(true) / b
+        })
     }
 
     static func gbs(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / 1e9 }
