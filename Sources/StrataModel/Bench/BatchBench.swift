@@ -64,13 +64,16 @@ public enum BatchBench {
         let linears = model.stack.layers.flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] }
         func layersLinears(_ b: Int) { for w in linears { w.forward(x, batch: b, into: y, pool: model.pool) } }
         func head(_ b: Int) { model.head.forward(x, batch: b, into: y, pool: model.pool) }
-        var sampler = Sampler(SamplingParameters(temperature: 0), prompt: [])
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: v)
+        // Sampling as the last stage does it: each row's sampler on its own row, rows over the pool.
+        var samplers = [Sampler](repeating: Sampler(SamplingParameters(temperature: 0), prompt: []), count: n)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: n * v)
         defer { logits.deallocate() }
         func sample(_ b: Int) {
-            for r in 0..<b {
-                logits.update(from: y + r * v, count: v)
-                _ = sampler.sample(logits, count: v)
+            logits.update(from: y, count: b * v)
+            samplers.withUnsafeMutableBufferPointer { s in
+                model.pool.parallelFor(b) { range in
+                    for r in range { _ = s[r].sample(logits + r * v, count: v) }
+                }
             }
         }
         head(n)

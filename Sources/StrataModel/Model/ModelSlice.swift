@@ -167,11 +167,19 @@ public final class ModelSlice: @unchecked Sendable {
                 }
                 picks.append(e)
             }
-            var i = 0
-            let tokens = normed.withUnsafeMutableBufferPointer { n in
-                HeadSampling.sample(rows: n.baseAddress!, count: picks.count, head: head, vocab: config.vocabSize, pool: pool) { logits, v in
-                    defer { i += 1 }
-                    return samplers[picks[i].sequence]!.sample(logits, count: v, topLogprobs: picks[i].topLogprobs)
+            // Rows of distinct sequences are sampled together; a sequence picked twice in one step
+            // (allowed, though the scheduler never sends it) samples its rows one after another.
+            let distinct = Set(picks.map(\.sequence)).count == picks.count
+            let groups = distinct ? [0..<picks.count] : picks.indices.map { $0..<($0 + 1) }
+            var tokens: [SampledToken] = []
+            normed.withUnsafeMutableBufferPointer { n in
+                for g in groups {
+                    var rowSamplers = picks[g].map { samplers[$0.sequence]! }
+                    tokens += rowSamplers.withUnsafeMutableBufferPointer { s in
+                        HeadSampling.sample(rows: n.baseAddress! + g.lowerBound * h, samplers: s, topLogprobs: picks[g].map(\.topLogprobs),
+                                            head: head, vocab: config.vocabSize, pool: pool)
+                    }
+                    for (e, sampler) in zip(picks[g], rowSamplers) { samplers[e.sequence] = sampler }
                 }
             }
             sampled = zip(picks, tokens).map { ($0.sequence, $1) }
@@ -265,27 +273,39 @@ public final class ModelSlice: @unchecked Sendable {
 }
 
 /// The output head over several rows at once (its weights read once per step, not once per
-/// sequence), then one sampling call per row. Kernels are batch-invariant, so each row's logits
-/// are bit-identical to a one-row pass. Rows go through the head in chunks to bound the logits
-/// buffer (chunk × vocab floats).
+/// sequence), then each row sampled by its own sampler, the rows spread over the pool's threads
+/// (a sampler's work — log-sum-exp and argmax over the vocabulary — is serial per row; 8 rows
+/// serially were ≈ 1 ms per step on the last stage while the other thread waited). Kernels are
+/// batch-invariant and each sampler sees only its own row, so every token is the one a one-row
+/// pass would sample. Rows go through the head in chunks to bound the logits buffer
+/// (chunk × vocab floats).
 public enum HeadSampling {
     public static let chunk = 16
 
-    /// rows (count, hidden) → one `sample(logits, vocab)` call per row, in order.
-    public static func sample(rows: UnsafeMutablePointer<Float>, count: Int, head: LinearWeight, vocab: Int, pool: ThreadPool,
-                              _ sample: (UnsafeMutablePointer<Float>, Int) -> SampledToken) -> [SampledToken] {
+    /// rows (samplers.count, hidden) → row i sampled by `samplers[i]` with `topLogprobs[i]`.
+    /// Every sampler must be a distinct value (it is mutated from the thread that samples its row).
+    public static func sample(rows: UnsafeMutablePointer<Float>, samplers: UnsafeMutableBufferPointer<Sampler>, topLogprobs: [Int],
+                              head: LinearWeight, vocab: Int, pool: ThreadPool) -> [SampledToken] {
+        let count = samplers.count
+        precondition(topLogprobs.count == count, "one topLogprobs per sampler")
         guard count > 0 else { return [] }
         let h = head.cols
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(count, chunk) * vocab)
         defer { logits.deallocate() }
-        var out: [SampledToken] = []
-        out.reserveCapacity(count)
-        var start = 0
-        while start < count {
-            let n = min(chunk, count - start)
-            head.forward(rows + start * h, batch: n, into: logits, pool: pool)   // (n, hidden) -> (n, vocab)
-            for r in 0..<n { out.append(sample(logits + r * vocab, vocab)) }
-            start += n
+        var out = [SampledToken](repeating: SampledToken(token: 0, logprob: 0), count: count)
+        out.withUnsafeMutableBufferPointer { o in
+            var start = 0
+            while start < count {
+                let n = min(chunk, count - start)
+                head.forward(rows + start * h, batch: n, into: logits, pool: pool)   // (n, hidden) -> (n, vocab)
+                let base = start
+                pool.parallelFor(n) { range in
+                    for r in range {
+                        o[base + r] = samplers[base + r].sample(logits + r * vocab, count: vocab, topLogprobs: topLogprobs[base + r])
+                    }
+                }
+                start += n
+            }
         }
         return out
     }
