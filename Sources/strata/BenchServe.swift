@@ -6,7 +6,8 @@ import StrataCluster
 /// server (`--url`), or against a cluster it starts with `strata up --config` (`--config`).
 /// Reports, per concurrency level, aggregate tokens/s (end to end, and decode only: tokens after each
 /// stream's first over the window from the earliest first token to the last token), per-stream
-/// decode tokens/s and TTFT percentiles, and the ratios of the highest level to one stream.
+/// decode tokens/s and TTFT percentiles, and the ratios of the highest level to one stream (rounds
+/// of the two levels alternate; each ratio is the median of the per-round ratios).
 struct BenchServe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -55,29 +56,36 @@ struct BenchServe: ParsableCommand {
         let client = try HTTPStreamClient(url: base)
         let model = try waitForModel(client, child: child)
         print("server: \(base), model: \(model), \(tokens) tokens per request, \(rounds) rounds")
-        var aggregate: [Int: Double] = [:], decodeAggregate: [Int: Double] = [:]
-        for level in Array(Set([1, concurrency])).sorted() {
-            var rates: [Double] = [], decodeRates: [Double] = [], perStream: [Double] = [], ttfts: [Double] = []
-            for _ in 0..<rounds {
+        // Rounds alternate between the levels (1, N, 1, N, …), so a machine that drifts (a shared
+        // box) weighs on both alike; the ratios are medians of each round's N-vs-1 ratio.
+        let levels = Array(Set([1, concurrency])).sorted()
+        var rates: [Int: [Double]] = [:], decodeRates: [Int: [Double]] = [:]
+        var perStream: [Int: [Double]] = [:], ttfts: [Int: [Double]] = [:]
+        for _ in 0..<rounds {
+            for level in levels {
                 let t0 = Date()
                 let results = try runLevel(client, model: model, level: level)
                 let wall = (results.map(\.end).max() ?? 0) - t0.timeIntervalSince1970
-                rates.append(Double(results.reduce(0) { $0 + $1.tokens }) / wall)
+                rates[level, default: []].append(Double(results.reduce(0) { $0 + $1.tokens }) / wall)
                 // Decode: every token after each stream's first, over the window from the earliest
                 // first token to the last token of any stream (prefill of late joiners included).
                 let window = (results.map(\.end).max() ?? 0) - (results.map { $0.end - $0.decodeSeconds }.min() ?? 0)
-                decodeRates.append(Double(results.reduce(0) { $0 + max($1.tokens - 1, 0) }) / max(window, 1e-9))
-                perStream += results.map { Double(max($0.tokens - 1, 0)) / max($0.decodeSeconds, 1e-9) }
-                ttfts += results.map(\.ttft)
+                decodeRates[level, default: []].append(Double(results.reduce(0) { $0 + max($1.tokens - 1, 0) }) / max(window, 1e-9))
+                perStream[level, default: []] += results.map { Double(max($0.tokens - 1, 0)) / max($0.decodeSeconds, 1e-9) }
+                ttfts[level, default: []] += results.map(\.ttft)
             }
-            aggregate[level] = median(rates)
-            decodeAggregate[level] = median(decodeRates)
-            print("concurrency \(level): aggregate \(fmt(median(rates))) tok/s (decode \(fmt(median(decodeRates)))), "
-                + "per stream \(fmt(median(perStream))) tok/s, "
-                + "TTFT p50 \(ms(percentile(ttfts, 0.5))) p90 \(ms(percentile(ttfts, 0.9))) p99 \(ms(percentile(ttfts, 0.99))) ms")
         }
-        print("serve_throughput_ratio_c\(concurrency)_vs_c1: \(String(format: "%.2f", aggregate[concurrency]! / aggregate[1]!))")
-        print("serve_decode_throughput_ratio_c\(concurrency)_vs_c1: \(String(format: "%.2f", decodeAggregate[concurrency]! / decodeAggregate[1]!))")
+        for level in levels {
+            let t = ttfts[level]!
+            print("concurrency \(level): aggregate \(fmt(median(rates[level]!))) tok/s (decode \(fmt(median(decodeRates[level]!)))), "
+                + "per stream \(fmt(median(perStream[level]!))) tok/s, "
+                + "TTFT p50 \(ms(percentile(t, 0.5))) p90 \(ms(percentile(t, 0.9))) p99 \(ms(percentile(t, 0.99))) ms")
+        }
+        func pairedRatio(_ r: [Int: [Double]]) -> String {
+            String(format: "%.2f", median(zip(r[concurrency]!, r[1]!).map { $0 / $1 }))
+        }
+        print("serve_throughput_ratio_c\(concurrency)_vs_c1: \(pairedRatio(rates))")
+        print("serve_decode_throughput_ratio_c\(concurrency)_vs_c1: \(pairedRatio(decodeRates))")
     }
 
     private func ms(_ s: Double) -> String { String(format: "%.0f", s * 1000) }
