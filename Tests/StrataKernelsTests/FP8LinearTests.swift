@@ -47,7 +47,7 @@ import StrataKernels
         let tokens = (0..<256).map { _ in rng.floats(cols) }
         let pool = ThreadPool(threads: 2)
         let single = tokens.map { bits(forward(w, $0, batch: 1, pool: pool)) }
-        for batch in [1, 2, 3, 4, 5, 7, 8, 16, 17, 64, 255, 256] {  // ≤ 16 streaming, above tiled
+        for batch in [1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 33, 48, 49, 64, 255, 256] {  // ≤ 48 streaming (3×4 from 12), above tiled
             let offset = batch * 37 % 256  // a different set of neighbours for every batch size
             let ids = (0..<batch).map { (offset + $0 * 5) % 256 }
             let y = forward(w, ids.flatMap { tokens[$0] }, batch: batch, pool: pool)
