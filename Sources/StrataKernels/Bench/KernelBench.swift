@@ -74,14 +74,9 @@ public enum KernelBench {
     /// alternating so both see the same machine; the median of the per-pair ratios (> 1: 3×4 is
     /// faster). Slow drifts of a shared machine cancel within a pair.
     static func tripleSpeedup(batch: Int, pool: ThreadPool, pairs: Int) -> Double {
-        let n = 8192
-        var rng = BenchRandom(state: 0x3C4 ^ UInt64(batch))
-        let w = BlockScaledFP8Matrix(rows: n, cols: n)
-        rng.fillCodes(w.codes, count: n * n)
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
-        defer { x.deallocate(); y.deallocate() }
-        rng.fillFloats(x, count: batch * n)
+        let f = GEMMFixture(batch: batch, seed: 0x3C4 ^ UInt64(batch))
+        defer { withExtendedLifetime(f) {} }   // x and y are f's: keep it until the last pass
+        let n = GEMMFixture.n, w = f.w, x = f.x, y = f.y
         func pass(_ pairsOnly: Bool) -> Double {
             BenchTiming.seconds { w.forwardStreaming(x, batch: batch, into: y, pool: pool, kernel: pairsOnly ? .pairs : .triples) }
         }
@@ -117,20 +112,35 @@ public enum KernelBench {
         batch: Int, one: ThreadPool, all: ThreadPool, passes: Int,
         kernel: (BlockScaledFP8Matrix) -> (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, ThreadPool) -> Void
     ) -> (Double, Double) {
-        let n = 8192
-        var rng = BenchRandom(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(batch))
-        let w = BlockScaledFP8Matrix(rows: n, cols: n)
-        rng.fillCodes(w.codes, count: n * n)
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: batch * n)
-        defer { x.deallocate(); y.deallocate() }
-        rng.fillFloats(x, count: batch * n)
+        let f = GEMMFixture(batch: batch, seed: 0x9E37_79B9_7F4A_7C15 ^ UInt64(batch))
+        defer { withExtendedLifetime(f) {} }   // x and y are f's: keep it until the last pass
+        let n = GEMMFixture.n, w = f.w, x = f.x, y = f.y
         let flops = 2 * Double(n) * Double(n) * Double(batch)
         let run = kernel(w)
         let t1 = BenchTiming.medianSeconds(passes: passes) { run(x, batch, y, one) }
         let tN = BenchTiming.medianSeconds(passes: passes) { run(x, batch, y, all) }
         return (flops / t1 / 1e9, flops / tN / 1e9)
     }
+}
+
+/// An 8192×8192 FP8 weight of random codes, `batch` rows of random activations and room for
+/// the result: the GEMM figures' workload.
+final class GEMMFixture {
+    static let n = 8192
+    let w: BlockScaledFP8Matrix
+    let x: UnsafeMutablePointer<Float>   // (batch, n)
+    let y: UnsafeMutablePointer<Float>   // (batch, n)
+
+    init(batch: Int, seed: UInt64) {
+        let n = GEMMFixture.n
+        var rng = BenchRandom(state: seed)
+        w = BlockScaledFP8Matrix(rows: n, cols: n)
+        rng.fillCodes(w.codes, count: n * n)
+        x = .allocate(capacity: batch * n)
+        y = .allocate(capacity: batch * n)
+        rng.fillFloats(x, count: batch * n)
+    }
+    deinit { x.deallocate(); y.deallocate() }
 }
 
 /// FP8 weights in DeepSeek-67B shapes, repeated until they reach the requested size.
