@@ -105,8 +105,8 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
                           kernel: StreamingKernel = .automatic) {
         let (xs, stride) = prescaled(x, batch: batch)
         defer { xs.deallocate() }
-        let triples = kernel == .triples || (kernel == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
-        pool.parallelChunks(rows, chunk: streamingChunkRows(threads: pool.threads, triples: triples, batch: batch)) { range in
+        let chunk = streamingChunkRows(threads: pool.threads, triples: kernel.usesTriples(batch: batch), batch: batch)
+        pool.parallelChunks(rows, chunk: chunk) { range in
             self.gemmStreaming(rows: range, x: xs, stride: stride, batch: batch, y: y, kernel: kernel)
         }
     }

@@ -11,7 +11,14 @@
 /// Per (token, row) the operations are the GEMV's — the canonical reduction of Lanes.swift with
 /// w = decode·2^-120 and x·2^64 — so results are bit-identical to batch 1 and to the tiled GEMM.
 /// Which passes the streaming GEMM uses (`.automatic` everywhere but the side-by-side bench).
-enum StreamingKernel { case automatic, pairs, triples }
+enum StreamingKernel {
+    case automatic, pairs, triples
+
+    /// Whether groups of 4 tokens take 3-row passes at this batch.
+    func usesTriples(batch: Int) -> Bool {
+        self == .triples || (self == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
+    }
+}
 
 extension BlockScaledFP8Matrix {
     /// Largest batch the streaming kernel serves; larger batches (prefill) take the tiled GEMM.
@@ -43,8 +50,7 @@ extension BlockScaledFP8Matrix {
     /// takes `gemmPairs`.
     func gemmStreaming(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>,
                        kernel: StreamingKernel = .automatic) {
-        let triples = kernel == .triples || (kernel == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
-        let quads = triples ? batch & ~3 : 0
+        let quads = kernel.usesTriples(batch: batch) ? batch & ~3 : 0
         if quads > 0 { gemmStreamingTriples(rows: range, x: x, stride: stride, batch: quads, y: y) }
         if batch > quads {
             gemmPairs(rows: range, x: x + quads &* stride, stride: stride, batch: batch &- quads, y: y + quads &* rows)
