@@ -3,13 +3,14 @@
 ///
 /// Each pass decodes 2 rows' codes in registers (`e4m3Fake32`, 3 integer ops per 8 codes) and
 /// multiplies them into the tokens, so the weights stream from memory in 2 long contiguous runs
-/// (the GEMV has 4); from 4 tokens on, 3 rows × 4 tokens (FP8StreamingTriples.swift). The tiled GEMM (FP8GEMM.swift) instead gathers 128-byte
-/// pieces of 24 rows per tile: the hardware prefetcher cannot follow 24 short streams, and a
+/// (the GEMV has 4); from `tripleBatchMin` tokens on, 3 rows × 4 tokens (FP8StreamingTriples.swift).
+/// The tiled GEMM (FP8GEMM.swift) instead gathers 128-byte pieces of 24 rows per tile: the hardware prefetcher cannot follow 24 short streams, and a
 /// small batch has too little arithmetic to hide the load latency (measured: 72% of its time on
 /// one load at batch 2). `strata bench kernels` prints both kernels side by side per batch size.
 ///
 /// Per (token, row) the operations are the GEMV's — the canonical reduction of Lanes.swift with
 /// w = decode·2^-120 and x·2^64 — so results are bit-identical to batch 1 and to the tiled GEMM.
+
 /// Which passes the streaming GEMM uses (`.automatic` everywhere but the side-by-side bench).
 enum StreamingKernel {
     case automatic, pairs, triples

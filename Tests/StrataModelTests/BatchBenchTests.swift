@@ -24,6 +24,19 @@ import Testing
         #expect(throws: Never.self) { try BatchBench.run(model, options) { _ in } }
     }
 
+    /// More passes than the model's context holds: the refused step's error ends the run (no crash),
+    /// and the sessions are closed all the same.
+    @Test func aStepTheModelRefusesEndsTheRunWithItsError() throws {
+        let ckpt = try TinyCheckpoint(.gqaTied)   // 512 positions
+        defer { ckpt.remove() }
+        let model = try LocalModel(source: ModelSource(path: ckpt.directory), precision: .fp8, threads: 2)
+        var options = BatchBench.Options(batch: 2, passes: 300)
+        options.promptTokens = 5
+        #expect(throws: ForwardError.contextOverflow(positions: 513, limit: 512)) { try BatchBench.run(model, options) { _ in } }
+        options.passes = 2
+        #expect(throws: Never.self) { try BatchBench.run(model, options) { _ in } }
+    }
+
     @Test func badOptionsAreRejectedNamingTheOption() {
         #expect(throws: BatchBenchError.invalid(option: "batch", value: 1, reason: "must be at least 2")) {
             try BatchBench.Options(batch: 1, passes: 3).validate()

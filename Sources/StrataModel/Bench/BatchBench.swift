@@ -9,8 +9,8 @@ import StrataKernels
 /// pipeline's ceiling for the same ratio measured through `strata bench serve`). The parts of a
 /// step that carry weights or scale with the batch — the decoder layers' linears, the output head,
 /// sampling — are also timed alone at both sizes, so the part that scales worst is named (timed
-/// alone they do not add up to the step exactly: caches and the machine differ between passes). Batch-1 and batch-N passes alternate, so both medians see the
-/// same machine.
+/// alone they do not add up to the step exactly: caches and the machine differ between passes).
+/// Batch-1 and batch-N passes alternate, so both medians see the same machine.
 public enum BatchBench {
     public struct Options: Sendable {
         /// Sequences decoded together.
@@ -49,9 +49,13 @@ public enum BatchBench {
         }
         defer { ids.forEach(model.closeSession) }
         var next = [Int](repeating: 1, count: n)
+        var failure: Error?   // a refused step (e.g. the context is full) ends the run with its error
         func step(_ count: Int) {
-            let out = try! model.step((0..<count).map { SequenceStep(session: ids[$0], tokens: [next[$0]]) })
-            for (i, t) in out.enumerated() { next[i] = t.token }
+            guard failure == nil else { return }
+            do {
+                let out = try model.step((0..<count).map { SequenceStep(session: ids[$0], tokens: [next[$0]]) })
+                for (i, t) in out.enumerated() { next[i] = t.token }
+            } catch { failure = error }
         }
 
         let h = c.hiddenSize, v = c.vocabSize
@@ -89,6 +93,7 @@ public enum BatchBench {
                 ones.append(BenchTiming.seconds { body(1) })
                 manys.append(BenchTiming.seconds { body(n) })
             }
+            if let failure { throw failure }
             results.append(Part(name: name, one: BenchTiming.median(ones), many: BenchTiming.median(manys)))
         }
         let weights = Double(model.weightBytes) / Double(1 << 20)

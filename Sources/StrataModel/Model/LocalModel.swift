@@ -54,19 +54,9 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
         let picked = UnsafeMutablePointer<Float>.allocate(capacity: last.count * h)
         defer { picked.deallocate() }
         for (i, r) in last.enumerated() { (picked + i * h).update(from: rows + r * h, count: h) }
-        // Distinct sessions sample together; a session listed twice samples its rows in order.
-        let distinct = Set(batch.map(\.session)).count == batch.count
-        let groups = distinct ? [0..<batch.count] : batch.indices.map { $0..<($0 + 1) }
-        var tokens: [SampledToken] = []
-        for g in groups {
-            var samplers = batch[g].map { sessions[$0.session]!.sampler }
-            tokens += samplers.withUnsafeMutableBufferPointer { s in
-                HeadSampling.sample(rows: picked + g.lowerBound * h, samplers: s, topLogprobs: batch[g].map(\.topLogprobs),
-                                    head: head, vocab: config.vocabSize, pool: pool)
-            }
-            for (step, sampler) in zip(batch[g], samplers) { sessions[step.session]!.sampler = sampler }
-        }
-        return tokens
+        return HeadSampling.sample(rows: picked, keys: batch.map(\.session), topLogprobs: batch.map(\.topLogprobs),
+                                   head: head, vocab: config.vocabSize, pool: pool,
+                                   sampler: { sessions[$0]!.sampler }, store: { sessions[$0]!.sampler = $1 })
     }
 
     /// Appends `tokens` to a session and returns the logits of every position, (count, vocab).

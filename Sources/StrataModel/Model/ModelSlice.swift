@@ -167,20 +167,10 @@ public final class ModelSlice: @unchecked Sendable {
                 }
                 picks.append(e)
             }
-            // Rows of distinct sequences are sampled together; a sequence picked twice in one step
-            // (allowed, though the scheduler never sends it) samples its rows one after another.
-            let distinct = Set(picks.map(\.sequence)).count == picks.count
-            let groups = distinct ? [0..<picks.count] : picks.indices.map { $0..<($0 + 1) }
-            var tokens: [SampledToken] = []
-            normed.withUnsafeMutableBufferPointer { n in
-                for g in groups {
-                    var rowSamplers = picks[g].map { samplers[$0.sequence]! }
-                    tokens += rowSamplers.withUnsafeMutableBufferPointer { s in
-                        HeadSampling.sample(rows: n.baseAddress! + g.lowerBound * h, samplers: s, topLogprobs: picks[g].map(\.topLogprobs),
-                                            head: head, vocab: config.vocabSize, pool: pool)
-                    }
-                    for (e, sampler) in zip(picks[g], rowSamplers) { samplers[e.sequence] = sampler }
-                }
+            let tokens = normed.withUnsafeMutableBufferPointer { n in
+                HeadSampling.sample(rows: n.baseAddress!, keys: picks.map(\.sequence), topLogprobs: picks.map(\.topLogprobs),
+                                    head: head, vocab: config.vocabSize, pool: pool,
+                                    sampler: { samplers[$0]! }, store: { samplers[$0] = $1 })
             }
             sampled = zip(picks, tokens).map { ($0.sequence, $1) }
         }
@@ -281,6 +271,26 @@ public final class ModelSlice: @unchecked Sendable {
 /// (chunk × vocab floats).
 public enum HeadSampling {
     public static let chunk = 16
+
+    /// rows (keys.count, hidden) → row i sampled by the sampler of `keys[i]` (read with `sampler`,
+    /// written back with `store`). Rows of distinct keys are sampled together; a key listed twice
+    /// (allowed, though the scheduler never sends it) samples its rows one after another.
+    public static func sample<Key: Hashable>(rows: UnsafeMutablePointer<Float>, keys: [Key], topLogprobs: [Int],
+                                             head: LinearWeight, vocab: Int, pool: ThreadPool,
+                                             sampler: (Key) -> Sampler, store: (Key, Sampler) -> Void) -> [SampledToken] {
+        let h = head.cols
+        let groups = Set(keys).count == keys.count ? [keys.indices] : keys.indices.map { $0..<($0 + 1) }
+        var tokens: [SampledToken] = []
+        tokens.reserveCapacity(keys.count)
+        for g in groups {
+            var samplers = keys[g].map(sampler)
+            tokens += samplers.withUnsafeMutableBufferPointer { s in
+                sample(rows: rows + g.lowerBound * h, samplers: s, topLogprobs: Array(topLogprobs[g]), head: head, vocab: vocab, pool: pool)
+            }
+            for (key, s) in zip(keys[g], samplers) { store(key, s) }
+        }
+        return tokens
+    }
 
     /// rows (samplers.count, hidden) → row i sampled by `samplers[i]` with `topLogprobs[i]`.
     /// Every sampler must be a distinct value (it is mutated from the thread that samples its row).
