@@ -124,7 +124,6 @@ def main():
     for name, rs in results.items():
         one = statistics.median(r[0] for r in rs)
         many = statistics.median(r[1] for r in rs)
-        ratio = statistics.median(a.batch * r[0] / r[1] for r in rs)
         print(f"{name}: batch 1 {1 / one:.1f} tok/s, batch {a.batch} {a.batch / many:.1f} tok/s")
     for name, rs in results.items():
         print(f"batch_decode_ratio_{name}: {statistics.median(a.batch * r[0] / r[1] for r in rs):.2f}")
