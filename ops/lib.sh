@@ -80,15 +80,16 @@ fetch_assets() {
 
 # A python that imports llama_cpp (the peer benchmarks' llama.cpp): the system one if it already
 # does, else a cached venv with llama-cpp-python (compiles llama.cpp for this CPU, ~6–10 min on 2
-# cores, once). Echoes the python.
+# cores, once). Echoes the python. (Called through $(…), where set -e does not reach: every step
+# that can fail returns on its own, here and in the helpers below.)
 llama_python() {
     if python3 -c 'import llama_cpp' >/dev/null 2>&1; then echo python3; return; fi
     local venv="$STRATA_CACHE/llama-cpp-python"
     if ! "$venv/bin/python" -c 'import llama_cpp' >/dev/null 2>&1; then
         ensure_apt python3-venv build-essential cmake
         log "installing llama-cpp-python into $venv (compiles llama.cpp; several minutes)"
-        python3 -m venv "$venv" >&2
-        CMAKE_ARGS="-DGGML_NATIVE=ON" "$venv/bin/pip" install --quiet llama-cpp-python numpy >&2
+        python3 -m venv "$venv" >&2 || return 1
+        CMAKE_ARGS="-DGGML_NATIVE=ON" "$venv/bin/pip" install --quiet llama-cpp-python numpy >&2 || return 1
     fi
     echo "$venv/bin/python"
 }
@@ -101,7 +102,7 @@ ensure_q8_gguf() {
     local q8="$STRATA_ASSETS/smollm2/SmolLM2-135M-Instruct.Q8_0.gguf"
     if [ ! -s "$q8" ]; then
         log "converting $q4 to Q8_0 with llama.cpp's quantizer (requantize)"
-        "$py" - "$q4" "$q8.tmp" 2>"$STRATA_CACHE/quantize-q8_0.log" <<'PY'
+        "$py" - "$q4" "$q8.tmp" 2>"$STRATA_CACHE/quantize-q8_0.log" <<'PY' || { cat "$STRATA_CACHE/quantize-q8_0.log" >&2; return 1; }
 import sys, llama_cpp
 p = llama_cpp.llama_model_quantize_default_params()
 p.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
@@ -110,15 +111,14 @@ p.nthread = 0
 if llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), p) != 0:
     sys.exit("llama_model_quantize failed")
 PY
-        mv "$q8.tmp" "$q8"
+        mv "$q8.tmp" "$q8" || return 1
     fi
     echo "$q8"
 }
 
-# The release strata binary: built into .build-release (log in $STRATA_CACHE/$1) unless
-# STRATA_BINARY names one; echoes its path.
+# The release strata binary, built into .build-release (build log in $STRATA_CACHE/$1); echoes
+# its path.
 strata_release_binary() {
-    if [ -n "${STRATA_BINARY:-}" ]; then echo "$STRATA_BINARY"; return; fi
     local logfile="$STRATA_CACHE/${1:-release-build.log}"
     log "building strata (release)"
     if ! (cd "$STRATA_ROOT" && swift build -c release --product strata --scratch-path .build-release) >"$logfile" 2>&1; then
