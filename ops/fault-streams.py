@@ -77,7 +77,9 @@ def main():
     gap = state["max_gap"] if state["fault_at"] is not None else None
     json.dump({"texts": texts, "finish": finish, "errors": errors, "resume_seconds": resume, "max_gap_seconds": gap},
               open(a.out, "w"), indent=1)
-    print(json.dumps({"errors": sum(e is not None for e in errors), "resume_seconds": resume, "max_gap_seconds": gap}))
+    failed = [e for e in errors if e is not None]
+    print(json.dumps({"errors": len(failed), "first_error": failed[0][:500] if failed else None,
+                      "resume_seconds": resume, "max_gap_seconds": gap}))
 
 
 if __name__ == "__main__":

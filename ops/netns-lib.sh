@@ -1,6 +1,6 @@
 # Network-namespace topology shared by ops/netns-cluster and ops/netns-fault. Source it after
 # setting `delay` (tc netem per link, e.g. 2ms); it creates the namespaces at once and removes them
-# on exit (plus anything in `pids`).
+# on exit (plus anything in `pids`; STRATA_KEEP_WORK=1 keeps the work directory with its logs).
 #
 # Four "hosts" — strata-<id>-c (coordinator) and strata-<id>-w0..w2 (one worker each; w3 when asked) — each joined
 # by a veth pair to a bridge in a fifth namespace (the switch), addresses 10.77.0.1 (coordinator)
@@ -16,7 +16,26 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for h in "${hosts[@]}" sw; do ip netns del "$(ns "$h")" 2>/dev/null || true; done
-    rm -rf "$work"
+    [ -n "${STRATA_KEEP_WORK:-}" ] && echo "netns: kept $work" >&2 || rm -rf "$work"
+}
+
+# wait_serving URL PID LOG: waits until the coordinator (in the c namespace) answers URL/models.
+# Fails, with LOG's tail on stderr, when its process PID exits first or 600 s pass (under the whole
+# test suite, ops/netns-capture took 180 s on the 2-core dev VM, 19 s alone).
+wait_serving() {
+    local url=$1 pid=$2 log=$3
+    for _ in $(seq 1 1200); do
+        if ip netns exec "$(ns c)" curl -sf "$url/models" >/dev/null 2>&1; then return 0; fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "netns: the coordinator exited before it served; the end of $log:" >&2
+            tail -n 20 "$log" >&2
+            return 1
+        fi
+        sleep 0.5
+    done
+    echo "netns: the coordinator did not serve $url within 600 s; the end of $log:" >&2
+    tail -n 20 "$log" >&2
+    return 1
 }
 trap cleanup EXIT
 
