@@ -149,7 +149,7 @@ struct UpRig {
         try yaml(Array(0..<workers)).write(toFile: config, atomically: true, encoding: .utf8)
         try yaml(Array(0..<(workers + spare))).write(toFile: dir + "/four.yaml", atomically: true, encoding: .utf8)
         try yaml(Array(0..<(workers + spare)).filter { $0 != 1 }).write(toFile: dir + "/without-w1.yaml", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: dir + "/up.log", contents: nil)
+        try #require(FileManager.default.createFile(atPath: dir + "/up.log", contents: nil), "cannot create \(dir)/up.log")
         up.executableURL = URL(fileURLWithPath: StrataCLI.executable)
         up.arguments = ["up", "--config", config, "--log-level", "notice", "--lanes", "1"]
         up.standardError = FileHandle(forWritingAtPath: dir + "/up.log")!

@@ -45,14 +45,19 @@ public enum StrataCLI {
         inp.fileHandleForWriting.write(Data(stdin.utf8))
         try inp.fileHandleForWriting.close()
         // Read both pipes concurrently so neither fills up and blocks the child.
-        var errData = Data()
+        let errData = PipeData()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData.data, as: UTF8.self))
     }
+}
+
+/// What one reader thread read from a pipe; read only after that thread is done (`group.wait()`).
+private final class PipeData: @unchecked Sendable {
+    var data = Data()
 }

@@ -22,7 +22,7 @@ public final class ModelSource: @unchecked Sendable {
         } else {
             let g = try GGUFFile(path: path)
             config = try ModelConfig(gguf: g)
-            weights = try GGUFCheckpoint(file: g, headCount: config.heads, kvHeadCount: config.kvHeads)
+            weights = GGUFCheckpoint(file: g, headCount: config.heads, kvHeadCount: config.kvHeads)
             gguf = g
         }
     }
