@@ -80,34 +80,38 @@ extension BlockScaledFP8Matrix {
         return m.max()
     }
 
-    /// Σ d² of the block at scale `s`, in the canonical order.
+    /// Σ d² of the block at scale `s`, in the canonical order: lane j of `acc` sums the
+    /// elements of columns ≡ j (mod 8), rows and columns in order.
     static func trialError(_ x: UnsafePointer<Float>, rows: Int, cols: Int, stride: Int, scale s: Float) -> Double {
-        var lo = SIMD4<Double>(), hi = SIMD4<Double>()  // lanes 0–3 and 4–7
+        var acc = SIMD8<Double>()
         let sv = SIMD8<Float>(repeating: s)
         for r in 0..<rows {
             let row = x + r * stride
             var c = 0
             while c &+ 8 <= cols {
-                accumulateSquaredError(lanes(row + c), sv, &lo, &hi)
+                accumulateSquaredError(lanes(row + c), sv, &acc)
                 c &+= 8
             }
             // Padding lanes hold x = 0, so d = 0 and they add +0 (no change to a sum ≥ +0).
-            if c < cols { accumulateSquaredError(lanesPartial(row + c, cols &- c), sv, &lo, &hi) }
+            if c < cols { accumulateSquaredError(lanesPartial(row + c, cols &- c), sv, &acc) }
         }
-        return ((lo[0] + hi[0]) + (lo[2] + hi[2])) + ((lo[1] + hi[1]) + (lo[3] + hi[3]))
+        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
     }
+}
 
-    @inline(__always)
-    static func accumulateSquaredError(_ w: SIMD8<Float>, _ s: SIMD8<Float>, _ lo: inout SIMD4<Double>, _ hi: inout SIMD4<Double>) {
-        let q = e4m3RoundTrip(clampE4M3(w / s)) * s
-        var dlo = SIMD4<Double>(), dhi = SIMD4<Double>()
-        for k in 0..<4 {
-            dlo[k] = Double(q[k]) - Double(w[k])
-            dhi[k] = Double(q[k + 4]) - Double(w[k + 4])
-        }
-        lo += dlo * dlo
-        hi += dhi * dhi
-    }
+/// Adds d² per lane in f64, d = f64(decode(encode(clamp(w / s))) · s) − f64(w), multiply then
+/// add, unfused, as the reference does. d is formed in f32 and then widened, which is exact:
+/// q = decode(…) · s lies within [w/2, 2w] of w (Sterbenz: q − w is a float) except where the
+/// code is the smallest subnormal, where q/w < 2 + 2⁻⁴⁶ and |q − w| < 2·2^exponent(w), still a
+/// multiple of w's ulp in 24 bits; q = 0, ±inf and NaN give the same d either way.
+/// The widening is one 8-lane conversion on purpose: widening the two halves separately makes
+/// LLVM split every f32 operation before it into 4-lane halves (1.8× slower, measured).
+@inline(__always)
+func accumulateSquaredError(_ w: SIMD8<Float>, _ s: SIMD8<Float>, _ acc: inout SIMD8<Double>) {
+    let d = e4m3ClampRoundTrip(w / s) * s - w
+    let wide = SIMD8<Double>(Double(d[0]), Double(d[1]), Double(d[2]), Double(d[3]),
+                             Double(d[4]), Double(d[5]), Double(d[6]), Double(d[7]))
+    acc += wide * wide
 }
 
 /// |v| per lane (sign bit cleared).
@@ -116,28 +120,45 @@ func magnitude(_ v: SIMD8<Float>) -> SIMD8<Float> {
     unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
 }
 
-/// min(max(v, −448), 448) per lane, with `Swift.min`/`Swift.max` semantics (−0 and NaN kept).
+/// The parts of E4M3's encoder for |v| clamped to 448, per lane, on integer bits only: lane
+/// selects (`replace(with:where:)`) compile to scalar extracts and inserts here, so the ranges
+/// are told apart with masks. |v|'s bits are an ordered integer, so clamping is an integer min.
+/// Normal range (|v| ≥ 2⁻⁶): round the f32 mantissa to 3 bits, ties to even, clear the 20 low
+/// bits (`normal`, the decoded magnitude's f32 bits). Subnormal range: |v|·2⁹ + 2²³ rounds |v|·2⁹
+/// to an integer k, ties to even (|v|·2⁹ < 8), and its bits are 0x4B00_0000 + k (`shifted`).
 @inline(__always)
-func clampE4M3(_ v: SIMD8<Float>) -> SIMD8<Float> {
-    var r = v
-    r.replace(with: -E4M3.max, where: r .< -E4M3.max)
-    r.replace(with: E4M3.max, where: r .> E4M3.max)
-    return r
+func e4m3Parts(_ v: SIMD8<Float>) -> (normal: SIMD8<UInt32>, shifted: SIMD8<Float>, isNormal: SIMD8<UInt32>, sign: SIMD8<UInt32>) {
+    let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+    let magnitude = bits & 0x7FFF_FFFF
+    let over = above(magnitude, 0x43E0_0000)   // 448's bits
+    let u = (magnitude & ~over) | (0x43E0_0000 & over)
+    let normal = (u &+ 0x7FFFF &+ ((u &>> 20) & 1)) & 0xFFF0_0000
+    let shifted = unsafeBitCast(u, to: SIMD8<Float>.self) * 0x1p9 + 0x1p23
+    return (normal, shifted, above(u, 0x3C7F_FFFF), bits & 0x8000_0000)   // 2⁻⁶'s bits are 0x3C80_0000
 }
 
-/// decode(encode(v)) per lane for |v| ≤ 448 (not NaN): the bit trick of `E4M3.encode`, kept in
-/// f32. Normal range: round the mantissa to 3 bits, ties to even, and clear the 20 low bits.
-/// Subnormal range (|v| < 2⁻⁶): round |v|·2⁹ to an integer, ties to even (adding and subtracting
-/// 2²³ rounds exactly, |v|·2⁹ < 8), and scale back. The sign is v's, so −0 stays −0.
+/// decode(encode(min(max(v, −448), 448))) per lane, in f32; the sign is v's, so −0 stays −0.
+/// A NaN lane comes out as ±448 instead of NaN (callers only pair it with its NaN weight).
 @inline(__always)
-func e4m3RoundTrip(_ v: SIMD8<Float>) -> SIMD8<Float> {
-    let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
-    let u = bits & 0x7FFF_FFFF
-    let a = unsafeBitCast(u, to: SIMD8<Float>.self)
-    let normal = unsafeBitCast((u &+ 0x7FFFF &+ ((u &>> 20) & 1)) & 0xFFF0_0000, to: SIMD8<Float>.self)
-    let t = a * 0x1p9 + 0x1p23
-    var m = (t - 0x1p23) * 0x1p-9
-    m.replace(with: normal, where: a .>= 0x1p-6)
-    let mb = unsafeBitCast(m, to: SIMD8<UInt32>.self) | (bits & 0x8000_0000)
-    return unsafeBitCast(mb, to: SIMD8<Float>.self)
+func e4m3ClampRoundTrip(_ v: SIMD8<Float>) -> SIMD8<Float> {
+    let p = e4m3Parts(v)
+    let sub = unsafeBitCast((p.shifted - 0x1p23) * 0x1p-9, to: SIMD8<UInt32>.self)
+    return unsafeBitCast((p.normal & p.isNormal) | (sub & ~p.isNormal) | p.sign, to: SIMD8<Float>.self)
+}
+
+/// `E4M3.encode(min(max(v, −448), 448))` per lane (NaN → 0x7F), in the low byte of each lane.
+@inline(__always)
+func e4m3ClampEncode(_ v: SIMD8<Float>) -> SIMD8<UInt32> {
+    let p = e4m3Parts(v)
+    let normal = (p.normal &>> 20) &- (120 << 3)   // rebias the exponent: (e − 127 + 7) << 3 | mantissa
+    let sub = unsafeBitCast(p.shifted, to: SIMD8<UInt32>.self) &- 0x4B00_0000
+    let code = (normal & p.isNormal) | (sub & ~p.isNormal) | (p.sign &>> 24)
+    let nan = above(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, 0x7F80_0000)
+    return (code & ~nan) | (0x7F & nan)
+}
+
+/// All ones in the lanes where u > c, zero elsewhere (u, c < 2³¹).
+@inline(__always)
+func above(_ u: SIMD8<UInt32>, _ c: UInt32) -> SIMD8<UInt32> {
+    unsafeBitCast(unsafeBitCast(SIMD8<UInt32>(repeating: c) &- u, to: SIMD8<Int32>.self) &>> 31, to: SIMD8<UInt32>.self)
 }

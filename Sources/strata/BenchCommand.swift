@@ -7,7 +7,7 @@ import StrataModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernels on this machine.",
-        subcommands: [BenchKernels.self, BenchDecode.self, BenchBatch.self, BenchPipeline.self, BenchServe.self])
+        subcommands: [BenchKernels.self, BenchDecode.self, BenchBatch.self, BenchPipeline.self, BenchServe.self, BenchQuantize.self])
 }
 
 /// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
@@ -55,6 +55,35 @@ struct BenchKernels: ParsableCommand {
         options.gemmBatches = try batches()
         options.cpuTime = cpuTime
         KernelBench.run(options)
+    }
+}
+
+/// `strata bench quantize`: f32 → block-scaled FP8 conversion speed (what loading a non-FP8
+/// checkpoint costs), fast path against the scalar reference.
+struct BenchQuantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "FP8 quantization speed at load (scale search + encode), fast path vs scalar reference.")
+
+    @Option(help: "Threads for the pooled figure (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Matrix rows and columns (default: 4096, DeepSeek LLM 7B's attention projection).")
+    var size: Int = 4096
+
+    @Option(help: "Timed passes per figure; medians are reported.")
+    var passes: Int = 5
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if size < 128 || size > 32768 { throw ValidationError("--size must be 128…32768 (got \(size))") }
+        if passes < 1 { throw ValidationError("--passes must be at least 1 (got \(passes))") }
+    }
+
+    func run() throws {
+        var o = QuantizeBench.Options(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        o.rows = size; o.cols = size; o.passes = passes
+        QuantizeBench.run(o)
     }
 }
 

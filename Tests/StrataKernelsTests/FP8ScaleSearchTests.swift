@@ -128,4 +128,55 @@ import StrataKernels
         }
         #expect(serial.firstNaNCode() == nil)
     }
+
+    /// A NaN weight becomes a NaN code (which loaders look for and reject), an infinite one makes
+    /// its block's scale infinite; the vector encoder agrees with the reference on both blocks.
+    @Test func nanAndInfinityReachTheCodesAsTheReferenceEncodes() {
+        let rows = 16, cols = 200
+        var rng = TestRandom(seed: 5)
+        var w = (0..<(rows * cols)).map { _ in rng.float() }
+        w[3 * cols + 37] = .nan          // block (0, 0)
+        w[9 * cols + 150] = -.infinity   // block (0, 1)
+        let m = BlockScaledFP8Matrix(rows: rows, cols: cols) { r0, n, out in
+            for i in 0..<(n * cols) { out[i] = w[r0 * cols + i] }
+        }
+        #expect(m.firstNaNCode() == 3 * cols + 37)
+        #expect(m.scales[1] == .infinity)
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let s = m.scales[c / 128]
+                let code = E4M3.encodeReference(min(max(w[r * cols + c] / s, -E4M3.max), E4M3.max))
+                if m.codes[r * cols + c] != code {
+                    Issue.record("code (\(r), \(c)) = \(m.codes[r * cols + c]), reference \(code)")
+                    return
+                }
+            }
+        }
+    }
+
+    /// The fast search forms each error term d = q − x in f32 (q = decode(code) · s), where the
+    /// reference subtracts in f64; FP8ScaleSearch.swift argues the f32 difference is exact. Checked
+    /// here where it is tightest: x/s next to every rounding boundary of the subnormal codes
+    /// ((k + ½)·2⁻⁹, a few ulps either side) and at random, over scales of many binades.
+    @Test func errorTermFormedInF32IsExact() {
+        var rng = TestRandom(seed: 77)
+        for i in 0..<400_000 {
+            let s = Float(sign: .plus, exponent: Int(rng.next() % 60) - 40, significand: 1 + abs(rng.float()))
+            var v: Float
+            if i % 2 == 0 {
+                v = (Float(rng.next() % 9) + 0.5) * 0x1p-9
+                for _ in 0..<(rng.next() % 4) { v = rng.next() & 1 == 0 ? v.nextUp : v.nextDown }
+            } else {
+                v = rng.float() * E4M3.max
+            }
+            var x = (rng.next() & 1 == 0 ? v : -v) * s
+            for _ in 0..<(rng.next() % 3) { x = rng.next() & 1 == 0 ? x.nextUp : x.nextDown }
+            let q = E4M3.table[Int(E4M3.encode(min(max(x / s, -E4M3.max), E4M3.max)))] * s
+            guard q.isFinite else { continue }
+            if Double(q - x) != Double(q) - Double(x) {
+                Issue.record("x \(x), s \(s): f32 q − x = \(q - x), f64 \(Double(q) - Double(x))")
+                return
+            }
+        }
+    }
 }

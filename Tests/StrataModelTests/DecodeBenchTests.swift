@@ -53,3 +53,19 @@ import Testing
         #expect(throws: DecodeBenchError.invalid(option: "tokens", value: 0, reason: "must be at least 1")) { try o.validate() }
     }
 }
+
+/// `strata bench quantize` (no timing assertions): it runs, its fast and reference codes agree,
+/// and its last line is a parseable ratio.
+@Suite struct QuantizeBenchTests {
+    @Test func smallRunAgreesWithTheReferenceAndReportsARatio() throws {
+        var o = QuantizeBench.Options(threads: 2)
+        o.rows = 256; o.cols = 384; o.passes = 1; o.referenceBlocks = 6
+        var lines: [String] = []
+        QuantizeBench.run(o) { lines.append($0) }
+        #expect(lines.contains { $0.hasPrefix("scalar reference") && $0.contains("equal the fast path's") }, "\(lines)")
+        let last = try #require(lines.last)
+        #expect(last.hasPrefix("quantize_speedup_vs_reference: "))
+        let ratio = try #require(Double(last.dropFirst("quantize_speedup_vs_reference: ".count)))
+        #expect(ratio > 0 && ratio.isFinite)
+    }
+}
