@@ -1,5 +1,7 @@
 """Runs N concurrent greedy streaming completions against a Strata server with the official
-`openai` client and writes {"texts": [...], "finish": [...], "first_after": seconds} as JSON.
+`openai` client and writes {"texts", "finish", "errors" (one per stream, null when it completed),
+"resume_seconds", "max_gap_seconds"} as JSON to --out; prints one summary line {"errors" (how many),
+"first_error" (its text, or null), "resume_seconds", "max_gap_seconds"}.
 
 While the streams run, once every stream has received --fault-after chunks, it runs --fault (a
 shell command: kill a worker, cut a link, edit cluster.yaml) and records the time from the fault

@@ -1,4 +1,4 @@
-# Network-namespace topology shared by ops/netns-cluster and ops/netns-fault. Source it after
+# Network-namespace topology shared by ops/netns-cluster, ops/netns-fault and ops/netns-capture. Source it after
 # setting `delay` (tc netem per link, e.g. 2ms); it creates the namespaces at once and removes them
 # on exit (plus anything in `pids`; STRATA_KEEP_WORK=1 keeps the work directory with its logs).
 #
