@@ -3,7 +3,8 @@ import StrataTransport
 import Yams
 
 extension ClusterConfig {
-    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat", "security"]
+    static let topKeys = ["model", "coordinator", "workers", "context", "max_batch", "max_step_tokens", "precision", "api_keys",
+                          "heartbeat", "drain_timeout", "security"]
     static let securityKeys = ["coordinator_key", "coordinator_secret_file"]
     static let heartbeatKeys = ["interval", "timeout"]
     static let coordinatorKeys = ["http", "control"]
@@ -29,6 +30,12 @@ extension ClusterConfig {
         workers = try Self.workers(root, control: coordinator.control)
         context = try root.entry("context").map(root.positiveInt) ?? Self.defaultContext
         maxBatch = try root.entry("max_batch").map(root.positiveInt) ?? Self.defaultMaxBatch
+        maxStepTokens = try root.entry("max_step_tokens").map(root.positiveInt)
+        if let m = maxStepTokens, m < maxBatch, let e = root.entry("max_step_tokens") {
+            throw ClusterError.invalidValue(key: "max_step_tokens", line: e.line, value: "\(m)",
+                                            reason: "must be at least max_batch (\(maxBatch)): every running sequence's token goes in each step")
+        }
+        drainTimeout = try Self.duration(root, "drain_timeout") ?? 30
         precision = try Self.precision(root)
         apiKeys = try Self.apiKeys(root)
         heartbeat = try Self.heartbeat(root)
@@ -160,6 +167,16 @@ extension ClusterConfig {
                                             reason: "must be at least twice heartbeat.interval (\(h.interval)s), or one late beat loses a worker")
         }
         return h
+    }
+
+    /// A positive duration at `key` ("30s", "500ms", "2m" or seconds), nil when absent.
+    private static func duration(_ m: YAMLMapping, _ key: String) throws -> Double? {
+        guard let entry = m.entry(key) else { return nil }
+        let (text, line) = try m.scalar(entry, expected: "a duration such as 30s")
+        guard let seconds = Heartbeat.parseDuration(text), seconds > 0 else {
+            throw ClusterError.invalidValue(key: m.path(key), line: line, value: text, reason: "is not a positive duration (e.g. 30s, 500ms, 2m)")
+        }
+        return seconds
     }
 
     private static func precision(_ root: YAMLMapping) throws -> Precision {

@@ -14,6 +14,9 @@
 ///     threads: 2                    # optional, compute threads
 /// context: 4096                     # optional, max tokens per sequence
 /// max_batch: 8                      # optional, max concurrent sequences
+/// max_step_tokens: 256              # optional, most tokens one step carries (chunked prefill;
+///                                   #   default from the model's size, ≥ max_batch)
+/// drain_timeout: 30s                # optional, how long SIGTERM lets running requests finish
 /// precision: fp8                    # optional, fp8 | f32
 /// api_keys: [...]                   # optional, for the HTTP API
 /// ```
@@ -79,6 +82,11 @@ public struct ClusterConfig: Sendable, Equatable {
     public var context: Int
     /// Max concurrent sequences; KV memory is reserved for all of them.
     public var maxBatch: Int
+    /// Most rows (tokens) one step carries: prompts longer than what is left are prefilled over
+    /// several steps. nil: `StepBudget.defaultTokens` for the model.
+    public var maxStepTokens: Int?
+    /// Seconds SIGTERM waits for running requests before failing the rest and exiting.
+    public var drainTimeout: Double = 30
     public var precision: Precision
     /// Keys the HTTP API accepts; empty = no authentication.
     public var apiKeys: [String]
@@ -123,6 +131,7 @@ public struct ClusterConfig: Sendable, Equatable {
         self.workers = workers
         self.context = context
         self.maxBatch = maxBatch
+        self.maxStepTokens = nil
         self.precision = precision
         self.apiKeys = apiKeys
     }

@@ -39,8 +39,8 @@ public final class OpenAIServer: Sendable {
     }
 
     /// The router with every route and middleware (for `HummingbirdTesting` or embedding).
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.middlewares.add(RequestMetricsMiddleware(metrics: metrics))
         router.middlewares.add(OpenAIErrorMiddleware(maxRequestBytes: configuration.maxRequestBytes, logger: serving.logger))
         router.middlewares.add(BearerAuthMiddleware(keys: configuration.apiKeys))
@@ -48,8 +48,8 @@ public final class OpenAIServer: Sendable {
         let completions = CompletionsRoute(serving: serving)
         let chat = ChatCompletionsRoute(serving: serving)
         router.get("/v1/models") { _, _ in try info.models() }
-        router.post("/v1/completions") { request, _ in try await completions.handle(request) }
-        router.post("/v1/chat/completions") { request, _ in try await chat.handle(request) }
+        router.post("/v1/completions") { request, context in try await completions.handle(request, context: context) }
+        router.post("/v1/chat/completions") { request, context in try await chat.handle(request, context: context) }
         router.get("/health") { _, _ in try await info.health() }
         router.get("/metrics") { _, _ in info.metrics() }
         return router

@@ -22,6 +22,8 @@ struct ClusterRunOptions: ParsableArguments {
     var lanes: Int?
     @Flag(help: "Send activations between stages as bf16 (half the bytes, for slow links).")
     var bf16Activations = false
+    @Option(help: "Most tokens one step carries (chunked prefill; overrides cluster.yaml's max_step_tokens; 0 = no limit, for comparisons).")
+    var maxStepTokens: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: warning with --prompt, else info).")
     var logLevel: Logger.Level?
 
@@ -39,7 +41,14 @@ struct ClusterRunOptions: ParsableArguments {
 
     func loadCluster() throws -> ClusterConfig {
         CLILogging.bootstrap(logLevel ?? (prompt == nil ? .info : .warning))
-        return try ClusterConfig.load(path: config, homeDirectory: NSHomeDirectory())
+        var cluster = try ClusterConfig.load(path: config, homeDirectory: NSHomeDirectory())
+        if let maxStepTokens {
+            guard maxStepTokens == 0 || maxStepTokens >= cluster.maxBatch else {
+                throw ValidationError("--max-step-tokens must be 0 (no limit) or at least max_batch (\(cluster.maxBatch))")
+            }
+            cluster.maxStepTokens = maxStepTokens
+        }
+        return cluster
     }
 
     /// Starts the coordinator; runs the prompt (returns after it) or serves until SIGINT/SIGTERM.

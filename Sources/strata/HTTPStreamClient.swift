@@ -23,9 +23,10 @@ struct HTTPStreamClient {
     }
 
     /// Sends the request; `onLine` gets each line of the body (without CR/LF) as it arrives.
-    /// Returns the status code.
+    /// Returns the status code. When `stop` says so (asked as data arrives, and at least every
+    /// `pollSeconds`), the connection is closed early — the server sees its client go away.
     func request(method: String, path: String, body: Data?, headers: [String: String] = [:],
-                 onLine: @escaping (String) -> Void) throws -> Int {
+                 stop: (() -> Bool)? = nil, pollSeconds: Int = 1, onLine: @escaping (String) -> Void) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
         defer { close(fd) }
@@ -51,7 +52,11 @@ struct HTTPStreamClient {
                 sent += n
             }
         }
-        var reader = LineReader(fd: fd)
+        var reader = LineReader(fd: fd, stop: stop)
+        if stop != nil {
+            var timeout = timeval(tv_sec: pollSeconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         guard let statusLine = try reader.line(), statusLine.hasPrefix("HTTP/1.1 "),
               let status = Int(statusLine.dropFirst(9).prefix(3)) else { throw Failure(description: "bad status line") }
         var chunked = false
@@ -63,7 +68,7 @@ struct HTTPStreamClient {
         }
         var body = BodyLines(onLine: onLine)
         if chunked {
-            while let sizeLine = try reader.line() {
+            while !reader.stopped, let sizeLine = try reader.line() {
                 guard let size = Int(sizeLine.split(separator: ";")[0].trimmingCharacters(in: .whitespaces), radix: 16) else {
                     throw Failure(description: "bad chunk size '\(sizeLine)'")
                 }
@@ -102,14 +107,23 @@ private struct BodyLines {
 /// Buffered reads from a socket.
 private struct LineReader {
     let fd: Int32
+    let stop: (() -> Bool)?
     var buffer: [UInt8] = []
     var start = 0
+    /// `stop` said so: reads end as if the peer had closed.
+    var stopped = false
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, stop: (() -> Bool)? = nil) { self.fd = fd; self.stop = stop }
 
     mutating func fill() throws -> Bool {
         var tmp = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &tmp, tmp.count, 0)
+        var n = 0
+        while true {
+            if stopped || stop?() == true { stopped = true; return false }
+            n = recv(fd, &tmp, tmp.count, 0)
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && stop != nil { continue }
+            break
+        }
         if n < 0 { throw HTTPStreamClient.Failure(description: "recv failed") }
         if n == 0 { return false }
         if start > 0 { buffer.removeFirst(start); start = 0 }
@@ -131,7 +145,12 @@ private struct LineReader {
     }
 
     mutating func bytes(_ n: Int) throws -> [UInt8] {
-        while buffer.count - start < n { if try !fill() { throw HTTPStreamClient.Failure(description: "connection closed mid-body") } }
+        while buffer.count - start < n {
+            if try !fill() {
+                if stopped { let out = Array(buffer[start...]); start = buffer.count; return out }
+                throw HTTPStreamClient.Failure(description: "connection closed mid-body")
+            }
+        }
         let out = Array(buffer[start..<(start + n)])
         start += n
         return out

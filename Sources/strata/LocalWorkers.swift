@@ -36,7 +36,7 @@ final class LocalWorkers: @unchecked Sendable {
     /// Starts one more worker process (cluster.yaml gained a local worker).
     func add(_ w: ClusterConfig.Worker) throws {
         var args = ["worker", "--listen", Self.bindable(w.endpoint), "--name", w.name, "--memory", "\(w.memoryBytes)B",
-                    "--exit-with-parent", "--log-level", logLevel.rawValue]
+                    "--exit-with-parent", "--parent-pid", "\(getpid())", "--log-level", logLevel.rawValue]
         if let t = w.threads { args += ["--threads", "\(t)"] }
         if let coordinatorKey {
             guard let file = w.secretFile else {

@@ -19,12 +19,16 @@ enum Serving {
         }
     }
 
-    /// Serves until SIGINT/SIGTERM; returns once in-flight requests have drained.
+    /// Serves until SIGINT/SIGTERM. The first signal drains: no new requests (503), running
+    /// ones go on for up to cluster.yaml's `drain_timeout`, then what is left fails with an error
+    /// and the server returns. A second signal fails what is left at once.
     static func run(cluster: ClusterConfig, coordinator: Coordinator, metrics: ServerMetrics, lanes: Int?) throws {
         let (tokenizer, stops) = try Completion.tokenizer(modelPath: cluster.modelPath)
         let template = try? ChatTemplate.load(modelPath: cluster.modelPath)
-        let engine = Scheduler(model: ClusterModel(coordinator: coordinator), lanes: lanes ?? defaultLanes(coordinator.plan),
-                               maxBatch: cluster.maxBatch, maxQueue: max(16, 4 * cluster.maxBatch), contextLength: cluster.context)
+        let budget = cluster.maxStepTokens ?? StepBudget.defaultTokens(config: coordinator.model, maxBatch: cluster.maxBatch)
+        let engine = Scheduler(model: ClusterModel(coordinator: coordinator, maxStepTokens: budget), lanes: lanes ?? defaultLanes(coordinator.plan),
+                               maxBatch: cluster.maxBatch, maxQueue: max(16, 4 * cluster.maxBatch), contextLength: cluster.context,
+                               maxStepTokens: budget)
         defer { engine.shutdown() }
         let (host, port) = try hostPort(cluster.coordinator.http)
         let configuration = ServerConfiguration(host: host, port: port, modelName: modelName(cluster.modelPath),
@@ -37,10 +41,13 @@ enum Serving {
             do { try await server.run() } catch { outcome.error = error }
             finished.signal()
         }
-        let signals = Signals.onInterrupt { Task { await server.shutdown() } }
+        let drain = Drain(engine: engine, coordinator: coordinator, server: server, timeout: cluster.drainTimeout)
+        let signals = Signals.onInterrupt { drain.signal() }
+        let log = Logger(label: "strata.server")
         if !host.hasPrefix("127.") && host != "localhost" && cluster.apiKeys.isEmpty {
-            Logger(label: "strata.server").warning("serving on \(host) without API keys: anyone who can reach it can use it")
+            log.warning("serving on \(host) without API keys: anyone who can reach it can use it")
         }
+        log.info("scheduler", metadata: ["max_step_tokens": "\(budget)", "max_batch": "\(cluster.maxBatch)", "lanes": "\(engine.lanes)"])
         stderr("serving \(configuration.modelName) at http://\(host):\(port)/v1 (\(coordinator.plan.stages.count) workers); Ctrl-C stops\n")
         finished.wait()
         withExtendedLifetime(signals) {}
@@ -86,4 +93,47 @@ enum Serving {
 
 final class ResultBox: @unchecked Sendable {
     var error: Error?
+}
+
+/// SIGINT/SIGTERM while serving: the first signal stops new connections and requests and lets
+/// running ones finish for up to `timeout` seconds; then (or at a second signal) what is left
+/// fails with an error — the cluster is told to give up on batches in flight, so no lane stays
+/// blocked — and the server returns.
+final class Drain: @unchecked Sendable {
+    let engine: Scheduler
+    let coordinator: Coordinator
+    let server: OpenAIServer
+    let timeout: Double
+    private let lock = NSLock()
+    private var signals = 0
+    private let log = Logger(label: "strata.server")
+
+    init(engine: Scheduler, coordinator: Coordinator, server: OpenAIServer, timeout: Double) {
+        self.engine = engine; self.coordinator = coordinator; self.server = server; self.timeout = timeout
+    }
+
+    func signal() {
+        lock.lock(); signals += 1; let n = signals; lock.unlock()
+        if n > 1 {
+            log.notice("second signal: failing what is left now")
+            stopNow()
+            return
+        }
+        let running = engine.activeCount + engine.queueDepth
+        log.notice("draining", metadata: ["requests": "\(running)", "timeout_seconds": "\(timeout)"])
+        let server = self.server
+        Task { await server.shutdown() }
+        let t = Thread { [self] in
+            let clean = engine.drain(timeout: .milliseconds(Int(timeout * 1000)))
+            if !clean { log.warning("drain timed out; failing the requests still running", metadata: ["left": "\(engine.activeCount + engine.queueDepth)"]) }
+            stopNow()
+        }
+        t.name = "strata.drain"
+        t.start()
+    }
+
+    private func stopNow() {
+        coordinator.abort(ClusterError.shutDown)
+        engine.shutdown()
+    }
 }

@@ -20,8 +20,10 @@ struct WorkerCommand: ParsableCommand {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Memory this box offers for weights + KV cache, e.g. 24GiB (default: physical memory).")
     var memory: String?
-    @Flag(help: "Exit when the parent process exits (used by strata up).")
+    @Flag(help: "Exit when the parent process exits (used by strata up), within 200 ms, mid-step too.")
     var exitWithParent = false
+    @Option(help: "With --exit-with-parent: the parent's pid (so a parent that died before this process started is noticed).")
+    var parentPid: Int32?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
     @Option(help: "CURVE key file of this worker (strata keys generate); with --coordinator-key, every link is authenticated and encrypted.")
@@ -40,7 +42,7 @@ struct WorkerCommand: ParsableCommand {
         let worker = Worker(network: network, options: WorkerOptions(
             listen: listen, name: name, threads: threads,
             memoryBytes: memory.flatMap(ByteSize.parse) ?? Int(ProcessInfo.processInfo.physicalMemory),
-            exitWithParent: exitWithParent))
+            exitWithParent: exitWithParent, parentPID: parentPid))
         let signals = Signals.onInterrupt { worker.stop() }
         defer { withExtendedLifetime(signals) {} }
         do { try worker.run() } catch let e as TransportError {

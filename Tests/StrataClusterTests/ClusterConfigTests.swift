@@ -44,6 +44,23 @@ struct ClusterConfigTests {
         #expect(c.context == 2048 && c.maxBatch == 4 && c.precision == .f32 && c.apiKeys == ["k1", "k2"])
     }
 
+    @Test func stepBudgetAndDrainTimeout() throws {
+        let d = try Self.parse(Self.valid)
+        #expect(d.maxStepTokens == nil && d.drainTimeout == 30)
+        let c = try Self.parse(Self.valid + "\nmax_batch: 4\nmax_step_tokens: 64\ndrain_timeout: 2m\n")
+        #expect(c.maxStepTokens == 64 && c.drainTimeout == 120)
+        expectError(Self.valid + "\nmax_step_tokens: 4\n",
+                    .invalidValue(key: "max_step_tokens", line: 14, value: "4",
+                                  reason: "must be at least max_batch (8): every running sequence's token goes in each step"))
+        expectError(Self.valid + "\ndrain_timeout: soon\n",
+                    .invalidValue(key: "drain_timeout", line: 14, value: "soon", reason: "is not a positive duration (e.g. 30s, 500ms, 2m)"))
+        #expect(throws: ClusterError.self) { try Self.parse(Self.valid + "\nmax_step_tokens: 0\n") }
+        var edited = c
+        edited.maxStepTokens = 128
+        edited.drainTimeout = 5
+        #expect(ConfigChange.restartKeys(from: c, to: edited) == ["max_step_tokens", "drain_timeout"])
+    }
+
     @Test(arguments: [("~/m.gguf", "/home/u/m.gguf"), ("~", "/home/u"), ("/abs/m.gguf", "/abs/m.gguf"),
                       ("m.gguf", "/etc/strata/m.gguf"), ("../m", "/etc/m"), (".", "/etc/strata"),
                       ("./a//b/../m.gguf", "/etc/strata/a/m.gguf"), ("/../x", "/x")])

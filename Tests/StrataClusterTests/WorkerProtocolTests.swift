@@ -220,4 +220,48 @@ struct WorkerProtocolTests {
             try rig.send(.kvBlocks(blocks), tensors: [WireTensor(encoding: [Float](repeating: 0, count: 4 * 192), shape: [4, 192])])
         }
     }
+
+    /// Liveness apart from compute: while the worker runs a long prefill, heartbeats are answered
+    /// at once (with their sequence numbers), before the batch's Results; the Results are right.
+    @Test(arguments: NetworkKind.allCases)
+    func heartbeatsAreAnsweredWhileABatchComputes(_ kind: NetworkKind) throws {
+        let rig = try Rig(kind)
+        defer { try? rig.send(.shutdown(Strata_V1_Shutdown())); rig.done.wait() }
+        _ = try rig.join()
+        var a = Strata_V1_Assign()
+        a.modelPath = TestAssets.smolLM2
+        a.layerStart = 0; a.layerEnd = 30; a.firstStage = true; a.lastStage = true
+        a.downstreamEndpoint = rig.inbox.endpoint
+        a.planID = 9
+        try rig.send(.assign(a))
+        guard case let .assignReply(ok) = try rig.next().body, ok.ok else { Issue.record("assignment failed"); return }
+        // A 1,000-token prompt in one batch on one thread: seconds of compute.
+        let prompt = (0..<1000).map { 10 + ($0 * 7919) % 49000 }
+        try rig.send(.batch(Self.batch(1, plan: 9, [Self.entry(1, start: true, position: 0, tokens: prompt)])))
+        Thread.sleep(forTimeInterval: 0.2)
+        var beatsSent: [UInt64: ContinuousClock.Instant] = [:]
+        for n in 1...3 as ClosedRange<UInt64> {
+            var h = Strata_V1_Heartbeat()
+            h.sequence = n
+            beatsSent[n] = .now
+            try rig.send(.heartbeat(h))
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        var answered: [UInt64] = []
+        var latest: Duration = .zero
+        while true {
+            let m = try rig.next()
+            if case let .heartbeat(h) = m.body {
+                answered.append(h.sequence)
+                #expect(h.workerName == "solo")
+                latest = max(latest, ContinuousClock.now - beatsSent[h.sequence]!)
+                continue
+            }
+            guard case let .results(r) = m.body else { Issue.record("expected results, got \(m.kind)"); return }
+            #expect(r.batchID == 1 && r.sequences.count == 1)
+            break
+        }
+        #expect(answered == [1, 2, 3], "heartbeats not answered before the batch finished: \(answered)")
+        #expect(latest < .seconds(1), "a heartbeat waited \(latest)")
+    }
 }

@@ -23,12 +23,14 @@ public struct ConfigChange: Sendable, Equatable {
     }
 
     /// Settings of `new` a running cluster cannot take.
-    static func restartKeys(from old: ClusterConfig, to new: ClusterConfig) -> [String] {
+    public static func restartKeys(from old: ClusterConfig, to new: ClusterConfig) -> [String] {
         var keys: [String] = []
         if old.modelPath != new.modelPath { keys.append("model") }
         if old.precision != new.precision { keys.append("precision") }
         if old.context != new.context { keys.append("context") }
         if old.maxBatch != new.maxBatch { keys.append("max_batch") }
+        if old.maxStepTokens != new.maxStepTokens { keys.append("max_step_tokens") }
+        if old.drainTimeout != new.drainTimeout { keys.append("drain_timeout") }
         if old.coordinator != new.coordinator { keys.append("coordinator") }
         if old.heartbeat != new.heartbeat { keys.append("heartbeat") }
         if old.security != new.security { keys.append("security") }

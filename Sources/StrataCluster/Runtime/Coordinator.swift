@@ -282,7 +282,9 @@ public final class Coordinator: @unchecked Sendable {
         let failed = Array(pending.values)
         pending.removeAll()
         lock.unlock()
-        logger.error("cluster failed", metadata: ["reason": "\(error)"])
+        if error == .shutDown { logger.notice("shutting down", metadata: ["failed_batches": "\(failed.count)"]) } else {
+            logger.error("cluster failed", metadata: ["reason": "\(error)"])
+        }
         for p in failed { p.fulfill(.failure(error)) }
     }
 

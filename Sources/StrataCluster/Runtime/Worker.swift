@@ -15,21 +15,26 @@ public struct WorkerOptions: Sendable {
     public var threads: Int
     /// Memory it offers for weights + KV cache + workspace.
     public var memoryBytes: Int
-    /// Exit when the parent process goes away (`strata up` children).
+    /// Exit when the parent process goes away (`strata up` children), within 200 ms, mid-step too.
     public var exitWithParent: Bool
+    /// The parent to watch (its pid as the parent gave it, so a parent that died before this
+    /// process started is noticed too); nil: the parent at start.
+    public var parentPID: Int32?
 
     public init(listen: String, name: String? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                memoryBytes: Int = Int(ProcessInfo.processInfo.physicalMemory), exitWithParent: Bool = false) {
+                memoryBytes: Int = Int(ProcessInfo.processInfo.physicalMemory), exitWithParent: Bool = false,
+                parentPID: Int32? = nil) {
         self.listen = listen; self.name = name; self.threads = threads
-        self.memoryBytes = memoryBytes; self.exitWithParent = exitWithParent
+        self.memoryBytes = memoryBytes; self.exitWithParent = exitWithParent; self.parentPID = parentPID
     }
 }
 
 /// A pipeline stage process: waits for a coordinator's Join, loads the slice an Assign names from
 /// its own disk, then runs each Batch that reaches its listen endpoint and pushes the result
 /// downstream (activations to the next stage, sampled tokens from the last stage to the
-/// coordinator). One thread: receive → compute → send; the pipeline's parallelism comes from the
-/// stages working on different batches at once.
+/// coordinator). One compute thread: take the next message → compute → send; the pipeline's
+/// parallelism comes from the stages working on different batches at once. A second thread
+/// (`WorkerLiveness`) owns the inbox and answers heartbeats while the compute thread is busy.
 ///
 /// Bad input never stops it: an undecodable message is logged and dropped, a batch it cannot run
 /// is answered with an `Error` naming the batch, and nothing is forwarded for it.
@@ -38,6 +43,7 @@ public final class Worker: @unchecked Sendable {
     private let network: Network
     private var logger: Logger
     private var inbox: Inbox?
+    private var liveness: WorkerLiveness?
     private var coordinator: Outbox?
     private var coordinatorID: UInt64 = 0
     private var downstream: Outbox?
@@ -83,25 +89,28 @@ public final class Worker: @unchecked Sendable {
     /// Serves until a Shutdown arrives or `stop()` is called.
     public func run() throws {
         try bind()
-        let parent = getppid()
-        defer { close() }
-        while !stopped.value {
-            if options.exitWithParent && getppid() != parent {
-                logger.notice("parent process exited; stopping")
+        var parent: Int32? = nil
+        if options.exitWithParent {
+            parent = options.parentPID ?? getppid()
+            guard getppid() == parent else {
+                logger.notice("parent process already exited; stopping", metadata: ["parent": "\(parent!)"])
+                close()
                 return
             }
+        }
+        let control = WorkerLiveness(inbox: inbox!, network: network, name: name, fixedName: options.name != nil,
+                                     parentPID: parent, logger: logger)
+        liveness = control
+        control.start()
+        defer { control.stop(); liveness = nil; close() }
+        while !stopped.value && !control.isClosed {
             if let job = loading, let result = job.result, readyToInstall(job) { finishLoad(job, result) }
-            let message: WireMessage?
-            do {
-                message = try inbox!.receive(timeout: .milliseconds(loading == nil ? 500 : 20))
-            } catch let TransportError.wire(e) {
-                report(.malformed, "undecodable message dropped: \(e)")
-                continue
-            } catch TransportError.closed {
-                return
+            switch control.next(timeout: .milliseconds(loading == nil ? 500 : 20)) {
+            case nil: continue
+            case let .undecodable(e)?: report(.malformed, "undecodable message dropped: \(e)")
+            case let .message(m)?: if try !handle(m) { return }
             }
-            guard let message else { continue }
-            if try !handle(message) { return }
+            control.publish(openSequences: slice?.openSequences ?? 0)
         }
     }
 
@@ -122,8 +131,8 @@ public final class Worker: @unchecked Sendable {
         case let .batch(b): run(b, tensors: message.tensors)
         case let .migrateKv(m): migrate(m)
         case let .kvBlocks(b): receive(b, tensors: message.tensors)
-        case let .heartbeat(h): heartbeat(h)
-        case .drain: heartbeat(Strata_V1_Heartbeat())
+        case .heartbeat: break   // answered by the liveness thread
+        case .drain: break
         case let .shutdown(s):
             logger.info("shutdown", metadata: ["reason": "\(s.reason)"])
             return false
@@ -281,15 +290,6 @@ public final class Worker: @unchecked Sendable {
             logger.error("assignment failed", metadata: ["error": "\(error)"])
         }
         send(WireMessage(.assignReply(reply)), to: coordinator, "assign_reply")
-    }
-
-    private func heartbeat(_ h: Strata_V1_Heartbeat) {
-        var r = Strata_V1_Heartbeat()
-        r.sequence = h.sequence
-        r.sentUnixNanos = h.sentUnixNanos
-        r.workerName = name
-        r.openSequences = UInt32(slice?.openSequences ?? 0)
-        send(WireMessage(.heartbeat(r)), to: coordinator, "heartbeat")
     }
 
     /// Runs one batch and forwards its result; a batch it cannot run is answered with an Error.

@@ -1,12 +1,15 @@
-/// One sequence's share of a step: tokens to append to its session (a whole prompt on the first
-/// step, then the last sampled token).
+/// One sequence's share of a step: tokens to append to its session (a prompt, whole or one chunk
+/// of it, then the last sampled token).
 public struct SequenceStep: Sendable {
     public var session: UInt64
     public var tokens: [Int]
     /// How many top alternatives to report with the sampled token.
     public var topLogprobs: Int
-    public init(session: UInt64, tokens: [Int], topLogprobs: Int = 0) {
-        self.session = session; self.tokens = tokens; self.topLogprobs = topLogprobs
+    /// Whether a next token is sampled after these tokens. A chunk of a prompt that is split over
+    /// several steps (chunked prefill) only fills the cache; the chunk that ends the prompt samples.
+    public var sample: Bool
+    public init(session: UInt64, tokens: [Int], topLogprobs: Int = 0, sample: Bool = true) {
+        self.session = session; self.tokens = tokens; self.topLogprobs = topLogprobs; self.sample = sample
     }
 }
 
@@ -16,7 +19,8 @@ public protocol ForwardPass: AnyObject {
     var config: ModelConfig { get }
     /// Starts a session with an empty KV cache and its own sampler.
     func openSession(_ id: UInt64, sampling: SamplingParameters, prompt: [Int]) throws
-    /// Appends each sequence's tokens and samples one next token per sequence, in order.
+    /// Appends each sequence's tokens and samples one next token per step with `sample`, in the
+    /// order of those steps (steps without `sample` give nothing back).
     func step(_ batch: [SequenceStep]) throws -> [SampledToken]
     /// Frees the session's KV cache everywhere.
     func closeSession(_ id: UInt64)

@@ -48,13 +48,18 @@ public final class LocalModel: ForwardPass, @unchecked Sendable {
         let rows = try hiddenStates(batch)  // (Σ tokens, hidden), after the final norm
         defer { rows.deallocate() }
         let h = config.hiddenSize
-        var last: [Int] = []   // each sequence's last row
+        var last: [Int] = []   // the last row of each sampling step
         var end = 0
-        for s in batch { end += s.tokens.count; last.append(end - 1) }
+        for s in batch {
+            end += s.tokens.count
+            if s.sample { last.append(end - 1) }
+        }
+        let sampling = batch.filter(\.sample)
+        guard !sampling.isEmpty else { return [] }
         let picked = UnsafeMutablePointer<Float>.allocate(capacity: last.count * h)
         defer { picked.deallocate() }
         for (i, r) in last.enumerated() { (picked + i * h).update(from: rows + r * h, count: h) }
-        return HeadSampling.sample(rows: picked, keys: batch.map(\.session), topLogprobs: batch.map(\.topLogprobs),
+        return HeadSampling.sample(rows: picked, keys: sampling.map(\.session), topLogprobs: sampling.map(\.topLogprobs),
                                    head: head, vocab: config.vocabSize, pool: pool,
                                    sampler: { sessions[$0]!.sampler }, store: { sessions[$0]!.sampler = $1 })
     }

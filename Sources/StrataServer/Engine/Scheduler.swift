@@ -6,6 +6,13 @@ import StrataModel
 /// pipeline). Requests join and leave between steps; a prompt is prefilled in the same step as
 /// other sequences' decode tokens.
 ///
+/// Chunked prefill: one step carries at most `maxStepTokens` rows. Every running sequence's
+/// decode token comes first; what is left of the budget goes to prompts in admission order, a
+/// long prompt taking several steps (only its last chunk samples). So a step's time is bounded
+/// whatever the prompts, running streams keep their pace while long prompts enter, and a stage
+/// is never busy for minutes in one batch. Kernels are batch-invariant and attention reads the
+/// cache in position order, so a chunked prompt gives exactly the tokens of an unchunked one.
+///
 /// `lanes` batches are in flight at once: each lane is a thread that owns a disjoint set of
 /// sequences and steps them as one batch, so with one lane per pipeline stage every stage computes
 /// one batch while the others are in flight. A sequence stays in its lane for life (its steps are
@@ -19,6 +26,8 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
     public let lanes: Int
     public let maxBatch: Int
     public let maxQueue: Int
+    /// Most rows (tokens) one step carries; 0 = no limit (a whole prompt in one step).
+    public let maxStepTokens: Int
     private let model: ForwardPass
     private var logger: Logger
     private let condition = NSCondition()
@@ -26,6 +35,8 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
     private var laneMembers: [[Sequence]]
     private var nextID: UInt64 = 1
     private var stopped = false
+    /// Draining: new requests are refused, running and waiting ones go on.
+    private var draining = false
     private var failure: String?
     private var threads: [Thread] = []
     private let done = DispatchGroup()
@@ -36,6 +47,8 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         let request: TokenRequest
         let continuation: AsyncThrowingStream<TokenEvent, Error>.Continuation
         var opened = false
+        /// Prompt tokens sent so far (chunked prefill); the prompt is in once this is its count.
+        var prefilled = 0
         var generated = 0
         var last = 0
         var cancelled = false   // guarded by the scheduler's condition
@@ -45,13 +58,17 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         }
     }
 
+    /// - Parameter maxStepTokens: most rows per step (0 = unlimited); at least `maxBatch`, so
+    ///   every running sequence's decode token fits with room for a prompt chunk.
     public init(model: ForwardPass, lanes: Int = 1, maxBatch: Int = 8, maxQueue: Int = 64, contextLength: Int? = nil,
-                logger: Logger = Logger(label: "strata.scheduler")) {
+                maxStepTokens: Int = 0, logger: Logger = Logger(label: "strata.scheduler")) {
         precondition(lanes >= 1 && maxBatch >= 1 && maxQueue >= 0)
+        precondition(maxStepTokens == 0 || maxStepTokens >= maxBatch, "maxStepTokens must be 0 or at least maxBatch")
         self.model = model
         self.lanes = lanes
         self.maxBatch = maxBatch
         self.maxQueue = maxQueue
+        self.maxStepTokens = maxStepTokens
         self.contextLength = min(contextLength ?? model.config.maxPositions, model.config.maxPositions)
         self.logger = logger
         laneMembers = Array(repeating: [], count: lanes)
@@ -80,7 +97,7 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         let events = AsyncThrowingStream<TokenEvent, Error>(bufferingPolicy: .unbounded) { continuation = $0 }
         condition.lock()
         if let failure { condition.unlock(); throw EngineError.unavailable(failure) }
-        if stopped { condition.unlock(); throw EngineError.unavailable("shutting down") }
+        if stopped || draining { condition.unlock(); throw EngineError.unavailable("shutting down") }
         if runningCount + waiting.count >= maxBatch + maxQueue {
             let retry = 1 + waiting.count / max(1, maxBatch)
             condition.unlock()
@@ -107,16 +124,31 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         s.continuation.finish()
     }
 
-    /// Stops every lane; running and waiting requests end with `EngineError.unavailable`.
+    /// Refuses new requests from now on and waits up to `timeout` for the running and waiting
+    /// ones to finish; true when they all did. Call `shutdown()` after it to end the rest.
+    public func drain(timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        condition.lock(); defer { condition.unlock() }
+        draining = true
+        condition.broadcast()
+        while !(waiting.isEmpty && runningCount == 0) && !stopped && Date() < deadline {
+            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.1)))
+        }
+        return waiting.isEmpty && runningCount == 0
+    }
+
+    /// Stops every lane; running and waiting requests end with `EngineError.unavailable` at once
+    /// (a lane blocked in a step returns when the model gives up on it).
     public func shutdown() {
         condition.lock()
         stopped = true
         let all = waiting + laneMembers.flatMap { $0 }
         waiting.removeAll()
+        for s in all { s.cancelled = true }
         condition.broadcast()
         condition.unlock()
-        done.wait()
         for s in all { s.continuation.finish(throwing: EngineError.unavailable("shutting down")) }
+        done.wait()
     }
 
     // MARK: lanes
@@ -160,20 +192,29 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         }
     }
 
-    /// One batch: every member's next tokens (a whole prompt for a new one), one token back each.
+    /// One batch: each decoding member's next token, then prompt chunks within the step budget
+    /// (a prompt's last chunk samples its first token); one token back per sampling row.
     private func step(_ lane: Int, _ members: [Sequence]) {
+        var budget = maxStepTokens > 0 ? maxStepTokens : Int.max
         var steps: [SequenceStep] = []
-        var stepped: [Sequence] = []
-        for s in members {
+        var stepped: [(s: Sequence, chunk: Int)] = []   // chunk: prompt tokens in this step (0: decode)
+        for s in members where s.opened && s.prefilled == s.request.prompt.count {
+            steps.append(SequenceStep(session: s.id, tokens: [s.last], topLogprobs: s.request.topLogprobs))
+            stepped.append((s, 0))
+            budget -= 1
+        }
+        for s in members where !(s.opened && s.prefilled == s.request.prompt.count) && budget > 0 {
             do {
                 if !s.opened {
                     try model.openSession(s.id, sampling: s.request.sampling, prompt: s.request.prompt)
                     s.opened = true
-                    steps.append(SequenceStep(session: s.id, tokens: s.request.prompt, topLogprobs: s.request.topLogprobs))
-                } else {
-                    steps.append(SequenceStep(session: s.id, tokens: [s.last], topLogprobs: s.request.topLogprobs))
                 }
-                stepped.append(s)
+                let prompt = s.request.prompt
+                let chunk = min(budget, prompt.count - s.prefilled)
+                steps.append(SequenceStep(session: s.id, tokens: Array(prompt[s.prefilled..<(s.prefilled + chunk)]),
+                                          topLogprobs: s.request.topLogprobs, sample: s.prefilled + chunk == prompt.count))
+                stepped.append((s, chunk))
+                budget -= chunk
             } catch {
                 finish(lane, s, .failure(error))
             }
@@ -182,10 +223,13 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         let sampled: [SampledToken]
         do { sampled = try model.step(steps) } catch {
             logger.error("step failed", metadata: ["lane": "\(lane)", "sequences": "\(stepped.count)", "error": "\(error)"])
-            for s in stepped { finish(lane, s, .failure(error)) }
+            for (s, _) in stepped { finish(lane, s, .failure(error)) }
             return
         }
-        for (s, t) in zip(stepped, sampled) {
+        var next = sampled.makeIterator()
+        for ((s, chunk), step) in zip(stepped, steps) {
+            s.prefilled += chunk
+            guard step.sample, let t = next.next() else { continue }
             if s.request.stopTokens.contains(t.token) { finish(lane, s, .success(.stop)); continue }
             s.continuation.yield(.token(t))
             s.generated += 1

@@ -7,7 +7,7 @@ import StrataTokenizer
 struct ChatCompletionsRoute: Sendable {
     let serving: ServingContext
 
-    func handle(_ request: Request) async throws -> Response {
+    func handle(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let startedAt = ContinuousClock.now
         let body = try await serving.readBody(request)
         let req = try RequestDecoding.decode(ChatRequest.self, from: body)
@@ -18,6 +18,7 @@ struct ChatCompletionsRoute: Sendable {
         let topLogprobs = req.logprobs ? req.topLogprobs ?? 0 : 0
         let tokenRequest = try serving.tokenRequest(req.options, prompt: prompt, promptParam: "messages", topLogprobs: topLogprobs)
         let stream = try serving.submit(tokenRequest, promptParam: "messages")
+        context.cancelWhenClientGone(stream)
         let splitter = serving.configuration.parseReasoning
             ? ReasoningSplitter(startsInReasoning: ReasoningSplitter.promptOpensReasoning(rendered)) : nil
         let generation = TextGeneration(stream: stream, tokenizer: serving.tokenizer, stops: req.options.stop, splitter: splitter,

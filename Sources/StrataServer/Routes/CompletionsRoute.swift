@@ -6,7 +6,7 @@ import StrataTokenizer
 struct CompletionsRoute: Sendable {
     let serving: ServingContext
 
-    func handle(_ request: Request) async throws -> Response {
+    func handle(_ request: Request, context: ServerRequestContext) async throws -> Response {
         let startedAt = ContinuousClock.now
         let body = try await serving.readBody(request)
         let req = try RequestDecoding.decode(CompletionRequest.self, from: body)
@@ -19,6 +19,7 @@ struct CompletionsRoute: Sendable {
         }
         let tokenRequest = try serving.tokenRequest(req.options, prompt: prompt, promptParam: "prompt", topLogprobs: req.logprobs ?? 0)
         let stream = try serving.submit(tokenRequest, promptParam: "prompt")
+        context.cancelWhenClientGone(stream)
         let generation = TextGeneration(stream: stream, tokenizer: serving.tokenizer, stops: req.options.stop, splitter: nil,
                                         wantsLogprobs: req.logprobs != nil, metrics: serving.metrics, startedAt: startedAt)
         let header = serving.header(prefix: "cmpl-", object: "text_completion")
