@@ -12,6 +12,13 @@ import StrataCluster
 /// - with the budget, the short stream's longest gap between two tokens ≤ `--max-gap` seconds;
 /// - prefill tokens/s with the budget ≥ `--min-prefill-ratio` × unchunked (Σ prompt tokens over
 ///   the time from submitting the prompts to the last one's first token).
+/// - every worker's heartbeat age in /health (polled every 0.5 s while the load runs) ≤
+///   `--max-heartbeat-age` seconds in both runs (with `--kills`, only in the unchunked one).
+/// `--only-chunked` skips the unchunked run and the solo texts (a model too large to run each
+/// prompt alone and unchunked in reasonable time): then the texts are not judged.
+/// With `--kills N`, the chunked run also SIGKILLs N local workers one after another while the
+/// prompts prefill (`strata up` restarts each; it rejoins): the texts must still be the solo ones,
+/// and exactly N losses are expected.
 struct BenchLoad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
@@ -35,9 +42,18 @@ struct BenchLoad: ParsableCommand {
     var minPrefillRatio: Double = 0.9
     @Option(help: "Keep the clusters' logs in this directory (default: a temporary one, removed).")
     var logDir: String?
+    @Option(help: "Largest allowed heartbeat age (seconds) of any worker in /health while the load runs.")
+    var maxHeartbeatAge: Double = 2
+    @Flag(help: "Only the chunked run, without solo texts or the unchunked comparison (for big models).")
+    var onlyChunked = false
+    @Option(help: "Workers to SIGKILL, one after another, during the chunked run (0: none).")
+    var kills: Int = 0
+    @Option(help: "Seconds between the kills (the first comes this long after the prompts are sent).")
+    var killInterval: Double = 4
 
     func validate() throws {
         guard prompts >= 1, promptTokens >= 2, tokens >= 1 else { throw ValidationError("--prompts, --tokens ≥ 1; --prompt-tokens ≥ 2") }
+        guard kills >= 0, killInterval > 0 else { throw ValidationError("--kills ≥ 0, --kill-interval > 0") }
         if let maxStepTokens, maxStepTokens < 1 { throw ValidationError("--max-step-tokens must be at least 1") }
     }
 
@@ -47,34 +63,43 @@ struct BenchLoad: ParsableCommand {
             throw ValidationError("--prompt-tokens + --tokens (\(promptTokens + tokens)) exceed the cluster's context (\(cluster.context))")
         }
         let longPrompts = try cutPrompts(modelPath: cluster.modelPath)
+        let local = cluster.workers.filter { LocalWorkers.isLocal($0.endpoint) }.map { LocalWorkers.bindable($0.endpoint) }
+        guard kills == 0 || local.count >= 2 else { throw ValidationError("--kills needs at least two local workers in \(config)") }
+        // Not the first stage's: killing the last one or a middle one in turn, never the same twice in a row.
+        let victims = (0..<kills).map { local[local.count - 1 - ($0 % (local.count - 1))] }
         let dir = logDir ?? NSTemporaryDirectory() + "strata-bench-load-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if logDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
         print("cluster: \(config), \(prompts) prompts × \(promptTokens) tokens (+ \(tokens) out) and one short stream; logs in \(dir)")
 
-        let unchunked = try LoadRun(bench: self, http: cluster.coordinator.http, context: cluster.context, prompts: longPrompts,
-                                    maxStepTokens: 0, log: dir + "/unchunked.log").run(solo: true)
+        let unchunked = onlyChunked ? LoadRun.Outcome(name: "unchunked (skipped)")
+            : try LoadRun(bench: self, http: cluster.coordinator.http, context: cluster.context, prompts: longPrompts,
+                          maxStepTokens: 0, log: dir + "/unchunked.log").run(solo: true)
         let chunked = try LoadRun(bench: self, http: cluster.coordinator.http, context: cluster.context, prompts: longPrompts,
-                                  maxStepTokens: maxStepTokens, log: dir + "/chunked.log").run(solo: false)
-        for r in [unchunked, chunked] { print(r.summary) }
+                                  maxStepTokens: maxStepTokens, log: dir + "/chunked.log", victims: victims).run(solo: false)
+        for r in onlyChunked ? [chunked] : [unchunked, chunked] { print(r.summary) }
 
         let solo = unchunked.solo
         var equal = 0, compared = 0
-        for r in [unchunked, chunked] {
+        for r in onlyChunked ? [] : [unchunked, chunked] {
             for (i, t) in r.texts.enumerated() {
                 compared += 1
                 if t == solo[i] { equal += 1 } else { print("\(r.name): prompt \(i) differs from its solo text") }
             }
         }
-        let ratio = chunked.prefillRate / max(unchunked.prefillRate, 1e-9)
-        let lost = unchunked.lost + chunked.lost
+        let ratio = onlyChunked ? 1 : chunked.prefillRate / max(unchunked.prefillRate, 1e-9)
+        let age = max(unchunked.maxHeartbeatAge, kills > 0 ? 0 : chunked.maxHeartbeatAge)
+        let lost = unchunked.lost + max(0, chunked.lost - kills)
         let errors = unchunked.errors + chunked.errors
-        print("texts_equal_solo: \(equal)/\(compared)")
+        if !onlyChunked { print("texts_equal_solo: \(equal)/\(compared)") }
+        print("max_heartbeat_age_seconds: \(fmt(age))")
         print("errors: \(errors.count)\(errors.first.map { " (first: \($0))" } ?? "")")
-        print("workers_lost: \(lost)")
+        print("workers_lost: \(lost)\(kills > 0 ? " (besides the \(kills) killed; chunked run lost \(chunked.lost))" : "")")
         print("short_stream_max_gap_seconds: \(fmt(chunked.maxGap)) (unchunked \(fmt(unchunked.maxGap)))")
-        print("prefill_ratio_chunked_vs_unchunked: \(String(format: "%.2f", ratio))")
-        let ok = equal == compared && errors.isEmpty && lost == 0 && chunked.maxGap <= maxGap && ratio >= minPrefillRatio
+        if !onlyChunked { print("prefill_ratio_chunked_vs_unchunked: \(String(format: "%.2f", ratio))") }
+        // With kills, the gap and the prefill rate include recovery: reported, not judged.
+        let ok = equal == compared && errors.isEmpty && lost == 0 && chunked.lost == kills && age <= maxHeartbeatAge
+            && (kills > 0 || (chunked.maxGap <= maxGap && ratio >= minPrefillRatio))
         print("load_ok: \(ok)")
         if !ok { throw ExitCode(1) }
     }
@@ -106,6 +131,8 @@ struct LoadRun {
     /// nil: the cluster's own budget; 0: no limit.
     let maxStepTokens: Int?
     let log: String
+    /// Worker endpoints to SIGKILL one after another once the prompts are sent.
+    var victims: [String] = []
 
     var name: String { maxStepTokens == 0 ? "unchunked" : "chunked" }
 
@@ -119,10 +146,12 @@ struct LoadRun {
         var maxGap = 0.0
         var shortTokens = 0
         var lost = 0
+        var maxHeartbeatAge = 0.0
 
         var summary: String {
             "\(name): prefill \(fmt(prefillRate)) tok/s (\(fmt(prefillSeconds)) s to the last first token); short stream "
-                + "\(shortTokens) tokens, longest gap \(fmt(maxGap)) s; workers lost: \(lost); errors: \(errors.count)"
+                + "\(shortTokens) tokens, longest gap \(fmt(maxGap)) s; largest heartbeat age \(fmt(maxHeartbeatAge)) s; "
+                + "workers lost: \(lost); errors: \(errors.count)"
         }
     }
 
@@ -171,6 +200,18 @@ struct LoadRun {
         }.start()
         started.wait()
         let t0 = Date()
+        let killer = Thread { [victims, interval = bench.killInterval] in
+            for v in victims {
+                Thread.sleep(forTimeInterval: interval)
+                _ = try? Self.killWorker(listening: v)
+            }
+        }
+        killer.start()
+        let watching = Counter()   // 1 once the load is over
+        let ages = LockedArray<Double>()
+        let watcher = Thread { Self.watchHealth(client, until: { watching.value > 0 }, into: ages) }
+        watcher.start()
+        defer { watching.add() }
         let results = LockedArray<(Int, LoadStream.Result)>()
         let group = DispatchGroup()
         for (i, p) in prompts.enumerated() {
@@ -194,6 +235,31 @@ struct LoadRun {
         out.prefillRate = Double(prompts.reduce(0) { $0 + $1.count }) / max(out.prefillSeconds, 1e-9)
         out.maxGap = short.maxGap
         out.shortTokens = short.tokens
+        watching.add()
+        out.maxHeartbeatAge = ages.items.max() ?? 0
+    }
+
+    /// Polls /health every 0.5 s, recording the largest heartbeat age of any worker.
+    static func watchHealth(_ client: HTTPStreamClient, until done: () -> Bool, into ages: LockedArray<Double>) {
+        while !done() {
+            var body = ""
+            if (try? client.request(method: "GET", path: "/health", body: nil, onLine: { body += $0 })) == 200,
+               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+               let workers = json["workers"] as? [[String: Any]] {
+                ages.append(workers.compactMap { $0["last_heartbeat_seconds_ago"] as? Double }.max() ?? 0)
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// SIGKILL of the `strata worker` process listening at `endpoint` (as `strata up` starts it).
+    static func killWorker(listening endpoint: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "kill -9 $(pgrep -f '[s]trata worker --listen \(endpoint) ')"]
+        try p.run()
+        p.waitUntilExit()
+        print("killed the worker at \(endpoint)")
     }
 
     private func waitForModel(_ client: HTTPStreamClient, child: Process) throws -> String {

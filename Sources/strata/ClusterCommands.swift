@@ -41,6 +41,11 @@ struct ClusterRunOptions: ParsableArguments {
 
     func loadCluster() throws -> ClusterConfig {
         CLILogging.bootstrap(logLevel ?? (prompt == nil ? .info : .warning))
+        return try readCluster()
+    }
+
+    /// cluster.yaml with the command line's overrides (at start, and at every edit the watcher sees).
+    func readCluster() throws -> ClusterConfig {
         var cluster = try ClusterConfig.load(path: config, homeDirectory: NSHomeDirectory())
         if let maxStepTokens {
             guard maxStepTokens == 0 || maxStepTokens >= cluster.maxBatch else {
@@ -90,7 +95,7 @@ struct ClusterRunOptions: ParsableArguments {
             stderr("\n\(Completion.speedLines(stats))\n")
             return
         }
-        let watcher = ConfigWatcher(path: config, coordinator: coordinator, children: children)
+        let watcher = ConfigWatcher(path: config, coordinator: coordinator, children: children, read: readCluster)
         watcher.start()
         let served = Result {
             try Serving.run(cluster: cluster, coordinator: coordinator, metrics: metrics, lanes: lanes)
@@ -144,12 +149,14 @@ final class ConfigWatcher: @unchecked Sendable {
     let path: String
     let coordinator: Coordinator
     let children: LocalWorkers?
+    /// Reads the file with the command line's overrides applied.
+    let read: () throws -> ClusterConfig
     private let stopped = Atomic()
     private var last: Data?
     private let log = Logger(label: "strata.config")
 
-    init(path: String, coordinator: Coordinator, children: LocalWorkers?) {
-        self.path = path; self.coordinator = coordinator; self.children = children
+    init(path: String, coordinator: Coordinator, children: LocalWorkers?, read: @escaping () throws -> ClusterConfig) {
+        self.path = path; self.coordinator = coordinator; self.children = children; self.read = read
         last = FileManager.default.contents(atPath: path)
     }
 
@@ -170,7 +177,7 @@ final class ConfigWatcher: @unchecked Sendable {
         guard let data = FileManager.default.contents(atPath: path), data != last else { return }
         last = data
         let new: ClusterConfig
-        do { new = try ClusterConfig.load(path: path, homeDirectory: NSHomeDirectory()) } catch {
+        do { new = try read() } catch {
             log.error("cluster.yaml changed but is invalid; the cluster keeps its current plan", metadata: ["error": "\(error)"])
             return
         }

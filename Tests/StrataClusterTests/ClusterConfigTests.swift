@@ -146,7 +146,8 @@ struct ClusterConfigTests {
 
     @Test func unknownKeys() {
         expectError(Self.valid.replacingOccurrences(of: "model:", with: "modle:"),
-                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "precision", "api_keys", "heartbeat", "security"]))
+                    .unknownKey(key: "modle", line: 1, allowed: ["model", "coordinator", "workers", "context", "max_batch", "max_step_tokens",
+                                                                 "precision", "api_keys", "heartbeat", "drain_timeout", "security"]))
         expectError(Self.valid.replacingOccurrences(of: "threads: 8", with: "thread: 8"),
                     .unknownKey(key: "workers[1].thread", line: 13, allowed: ["name", "endpoint", "memory", "speed", "threads", "key", "secret_file"]))
         expectError(Self.valid.replacingOccurrences(of: "  http:", with: "  htp:"),

@@ -102,7 +102,7 @@ struct ChunkedPrefillTests {
 
     @Test func defaultStepBudgetFollowsTheModelSize() throws {
         let smol = try ModelSource(path: TestAssets.smolLM2).config
-        #expect(StepBudget.defaultTokens(config: smol, maxBatch: 8) == 128)
+        #expect(StepBudget.defaultTokens(config: smol, maxBatch: 8) == 64)
         var big = smol   // DeepSeek LLM 67B's shape
         big.hiddenSize = 8192; big.intermediateSize = 22016; big.layerCount = 95; big.heads = 64; big.kvHeads = 8
         big.headDim = 128; big.vocabSize = 102400

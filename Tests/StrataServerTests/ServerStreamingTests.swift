@@ -124,4 +124,26 @@ struct ServerStreamingTests {
             try await group.waitForAll()
         }
     }
+
+    /// A non-streaming request writes nothing until the end, so only the closed connection says
+    /// the client left: its engine stream is cancelled (the scheduler then frees its sequence).
+    @Test func nonStreamingClientDisconnectCancelsTheEngineStream() async throws {
+        let (server, engine) = try ServerFixture.server(replaying: String(repeating: "tick ", count: 2000), delay: .milliseconds(20))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.listeningPort()
+            let body = #"{"model": "\#(model)", "prompt": "x", "max_tokens": 1500}"#
+            let socket = try RawHTTPConnection(port: port)
+            try socket.send("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            var waited = 0
+            while engine.requests.isEmpty, waited < 100 { try await Task.sleep(for: .milliseconds(50)); waited += 1 }
+            #expect(engine.requests.count == 1 && engine.cancellations == 0)
+            socket.close()
+            waited = 0
+            while engine.cancellations == 0, waited < 100 { try await Task.sleep(for: .milliseconds(50)); waited += 1 }
+            #expect(engine.cancellations == 1, "the engine kept generating for a client that left")
+            await server.shutdown()
+            try await group.waitForAll()
+        }
+    }
 }

@@ -43,7 +43,6 @@ public final class Worker: @unchecked Sendable {
     private let network: Network
     private var logger: Logger
     private var inbox: Inbox?
-    private var liveness: WorkerLiveness?
     private var coordinator: Outbox?
     private var coordinatorID: UInt64 = 0
     private var downstream: Outbox?
@@ -100,9 +99,8 @@ public final class Worker: @unchecked Sendable {
         }
         let control = WorkerLiveness(inbox: inbox!, network: network, name: name, fixedName: options.name != nil,
                                      parentPID: parent, logger: logger)
-        liveness = control
         control.start()
-        defer { control.stop(); liveness = nil; close() }
+        defer { control.stop(); close() }
         while !stopped.value && !control.isClosed {
             if let job = loading, let result = job.result, readyToInstall(job) { finishLoad(job, result) }
             switch control.next(timeout: .milliseconds(loading == nil ? 500 : 20)) {

@@ -18,7 +18,6 @@ struct ChatCompletionsRoute: Sendable {
         let topLogprobs = req.logprobs ? req.topLogprobs ?? 0 : 0
         let tokenRequest = try serving.tokenRequest(req.options, prompt: prompt, promptParam: "messages", topLogprobs: topLogprobs)
         let stream = try serving.submit(tokenRequest, promptParam: "messages")
-        context.cancelWhenClientGone(stream)
         let splitter = serving.configuration.parseReasoning
             ? ReasoningSplitter(startsInReasoning: ReasoningSplitter.promptOpensReasoning(rendered)) : nil
         let generation = TextGeneration(stream: stream, tokenizer: serving.tokenizer, stops: req.options.stop, splitter: splitter,
@@ -29,6 +28,8 @@ struct ChatCompletionsRoute: Sendable {
                             wantsLogprobs: req.logprobs)
         }
         var gen = generation
+        let watch = context.cancelWhenClientGone(stream)   // nothing is written until the end
+        defer { watch.end() }
         var content = "", reasoning = "", logprobs: [TokenLogprob] = []
         let outcome: GenerationOutcome
         do {

@@ -19,7 +19,6 @@ struct CompletionsRoute: Sendable {
         }
         let tokenRequest = try serving.tokenRequest(req.options, prompt: prompt, promptParam: "prompt", topLogprobs: req.logprobs ?? 0)
         let stream = try serving.submit(tokenRequest, promptParam: "prompt")
-        context.cancelWhenClientGone(stream)
         let generation = TextGeneration(stream: stream, tokenizer: serving.tokenizer, stops: req.options.stop, splitter: nil,
                                         wantsLogprobs: req.logprobs != nil, metrics: serving.metrics, startedAt: startedAt)
         let header = serving.header(prefix: "cmpl-", object: "text_completion")
@@ -28,6 +27,8 @@ struct CompletionsRoute: Sendable {
                             wantsLogprobs: req.logprobs != nil)
         }
         var gen = generation
+        let watch = context.cancelWhenClientGone(stream)   // nothing is written until the end
+        defer { watch.end() }
         var text = "", logprobs: [TokenLogprob] = []
         let outcome: GenerationOutcome
         do {
