@@ -95,7 +95,7 @@ struct BenchLoad: ParsableCommand {
         print("max_heartbeat_age_seconds: \(fmt(age))")
         print("errors: \(errors.count)\(errors.first.map { " (first: \($0))" } ?? "")")
         print("workers_lost: \(lost)\(kills > 0 ? " (besides the \(kills) killed; chunked run lost \(chunked.lost))" : "")")
-        print("short_stream_max_gap_seconds: \(fmt(chunked.maxGap)) (unchunked \(fmt(unchunked.maxGap)))")
+        print("short_stream_max_gap_seconds: \(fmt(chunked.maxGap))" + (onlyChunked ? "" : " (unchunked \(fmt(unchunked.maxGap)))"))
         if !onlyChunked { print("prefill_ratio_chunked_vs_unchunked: \(String(format: "%.2f", ratio))") }
         // With kills, the gap and the prefill rate include recovery: reported, not judged.
         let ok = equal == compared && errors.isEmpty && lost == 0 && chunked.lost == kills && age <= maxHeartbeatAge

@@ -67,6 +67,26 @@ struct LifecycleCLITests {
         for port in rig.ports.dropFirst() { #expect(!rig.workerRunning(port: port), "worker on \(port) outlived strata up") }
     }
 
+    /// A non-streaming client that disconnects mid-generation: its sequence is freed on every
+    /// worker (their heartbeats report 0 open sequences) within a second or two.
+    @Test func nonStreamingClientThatLeavesIsFreedOnEveryWorker() throws {
+        let rig = try UpRig(workers: 3, context: 2048)
+        defer { rig.stop() }
+        // 2,000 tokens: far longer than the wait below, so only a cancellation frees it in time.
+        let body = #"{"model": "SmolLM2-135M-Instruct.Q4_1", "prompt": "Once upon a time", "max_tokens": 2000, "temperature": 0, "ignore_eos": true}"#
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        client.arguments = ["-s", "-o", "/dev/null", "-H", "Content-Type: application/json", "--data-binary", body,
+                            "http://127.0.0.1:\(rig.http)/v1/completions"]
+        try client.run()
+        #expect(rig.waitForOpenSequences { $0 > 0 }, "the request never started\n\(rig.log())")
+        client.terminate()   // the connection closes mid-generation
+        client.waitUntilExit()
+        let t0 = Date()
+        #expect(rig.waitForOpenSequences { $0 == 0 }, "sequences still open on the workers\n\(rig.log())")
+        #expect(Date().timeIntervalSince(t0) < 3, "freed only after \(Date().timeIntervalSince(t0)) s")
+    }
+
     /// SIGKILL of `strata up` in the middle of a prefill: its workers notice their parent is gone
     /// and exit mid-step; none is left after 3 s.
     @Test func sigkillOfUpLeavesNoWorkerBehind() throws {
@@ -123,6 +143,22 @@ extension UpRig {
                        "--data-binary", String(decoding: body, as: UTF8.self), "http://127.0.0.1:\(http)/v1/completions"]
         try! p.run()
         return p
+    }
+
+    /// Waits (≤ 5 s) until the open-sequence counts in /health (every worker's "N sequences
+    /// open") satisfy `condition` for their sum.
+    func waitForOpenSequences(_ condition: (Int) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if let r = try? StrataCLI.runTool("/usr/bin/curl", ["-s", "http://127.0.0.1:\(http)/health"]),
+               let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+               let workers = json["workers"] as? [[String: Any]], workers.count == 3 {
+                let counts = workers.compactMap { ($0["detail"] as? String)?.split(separator: " ").first.flatMap { Int($0) } }
+                if counts.count == workers.count, condition(counts.reduce(0, +)) { return true }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
     }
 
     func output(_ name: String) -> String { (try? String(contentsOfFile: "\(dir)/\(name).out", encoding: .utf8)) ?? "" }
