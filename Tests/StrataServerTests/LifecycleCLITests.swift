@@ -8,7 +8,7 @@ import Testing
 /// no worker behind, and a frozen (SIGSTOP) worker is lost and comes back.
 @Suite(.serialized, .enabled(if: TestAssets.available(TestAssets.smolLM2)))
 struct LifecycleCLITests {
-    /// `strata bench load` at a CI-sized shape: long prompts while a stream runs, unchunked then
+    /// `strata bench load` at a CI-sized shape (3 × 400 tokens): long prompts while a stream runs, unchunked then
     /// chunked (budget 32 rows), on clusters whose heartbeat timeout (3 s) is shorter than an
     /// unchunked step. Same texts as alone, no worker lost, heartbeat ages within the timeout.
     /// (The gap and prefill-rate goals are the benchmark's, judged on a quiet box, not here where
@@ -34,12 +34,12 @@ struct LifecycleCLITests {
 
             """
         try yaml.write(toFile: dir + "/cluster.yaml", atomically: true, encoding: .utf8)
-        let r = try StrataCLI.run(["bench", "load", "--config", dir + "/cluster.yaml", "--prompts", "4", "--prompt-tokens", "700",
+        let r = try StrataCLI.run(["bench", "load", "--config", dir + "/cluster.yaml", "--prompts", "3", "--prompt-tokens", "400",
                                    "--tokens", "8", "--max-step-tokens", "32", "--min-prefill-ratio", "0", "--max-gap", "30", "--max-heartbeat-age", "3",
                                    "--log-dir", dir + "/load"])
         let logs = ["unchunked", "chunked"].map { (try? String(contentsOfFile: dir + "/load/\($0).log", encoding: .utf8)) ?? "" }
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)\n\(logs.joined(separator: "\n"))")
-        #expect(r.stdout.contains("texts_equal_solo: 8/8"), "\(r.stdout)")
+        #expect(r.stdout.contains("texts_equal_solo: 6/6"), "\(r.stdout)")
         #expect(r.stdout.contains("workers_lost: 0"), "\(r.stdout)")
         #expect(r.stdout.hasSuffix("load_ok: true\n"), "\(r.stdout)")
     }
