@@ -166,7 +166,7 @@ struct LoadRun {
         try child.run()
         defer { if child.isRunning { child.interrupt(); child.waitUntilExit() } }
         let client = try HTTPStreamClient(url: "http://\(http)")
-        let model = try waitForModel(client, child: child)
+        let model = try client.waitForModel(child: child, timeout: 300, log: log)
         var out = Outcome(name: name)
         if solo {
             for p in prompts {
@@ -262,20 +262,6 @@ struct LoadRun {
         print("killed the worker at \(endpoint)")
     }
 
-    private func waitForModel(_ client: HTTPStreamClient, child: Process) throws -> String {
-        let deadline = Date().addingTimeInterval(300)
-        while Date() < deadline {
-            guard child.isRunning else { throw ValidationError("strata up exited with status \(child.terminationStatus); log: \(log)") }
-            var body = ""
-            if let status = try? client.request(method: "GET", path: "/v1/models", body: nil, onLine: { body += $0 }), status == 200,
-               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-               let data = json["data"] as? [[String: Any]], let id = data.first?["id"] as? String {
-                return id
-            }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        throw ValidationError("the cluster did not serve within 300 s; log: \(log)")
-    }
 }
 
 /// One greedy streaming completion, timed token by token.

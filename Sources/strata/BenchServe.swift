@@ -54,7 +54,7 @@ struct BenchServe: ParsableCommand {
         }
         defer { if let child, child.isRunning { child.interrupt(); child.waitUntilExit() } }
         let client = try HTTPStreamClient(url: base)
-        let model = try waitForModel(client, child: child)
+        let model = try client.waitForModel(child: child, headers: auth())
         print("server: \(base), model: \(model), \(tokens) tokens per request, \(rounds) rounds")
         // Rounds alternate between the levels (1, N, 1, N, …), so a machine that drifts (a shared
         // box) weighs on both alike; the ratios are medians of each round's N-vs-1 ratio.
@@ -89,22 +89,6 @@ struct BenchServe: ParsableCommand {
     }
 
     private func ms(_ s: Double) -> String { String(format: "%.0f", s * 1000) }
-
-    private func waitForModel(_ client: HTTPStreamClient, child: Process?) throws -> String {
-        let deadline = Date().addingTimeInterval(180)
-        while Date() < deadline {
-            if let child, !child.isRunning { throw ValidationError("strata up exited with status \(child.terminationStatus)") }
-            var body = ""
-            if let status = try? client.request(method: "GET", path: "/v1/models", body: nil, headers: auth(), onLine: { body += $0 }),
-               status == 200,
-               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-               let data = json["data"] as? [[String: Any]], let id = data.first?["id"] as? String {
-                return id
-            }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        throw ValidationError("no server answered /v1/models at \(client.host):\(client.port) within 180 s")
-    }
 
     private func auth() -> [String: String] { apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:] }
 

@@ -86,6 +86,28 @@ struct HTTPStreamClient {
     }
 }
 
+extension HTTPStreamClient {
+    /// Waits until the server answers /v1/models and returns the first model's id; fails when
+    /// `child` (the `strata up` a benchmark started) exits first, or after `timeout` seconds.
+    /// `log`: where the child's log is, for the error message.
+    func waitForModel(child: Process?, timeout: Double = 180, headers: [String: String] = [:], log: String? = nil) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        let see = log.map { "; log: \($0)" } ?? ""
+        while Date() < deadline {
+            if let child, !child.isRunning { throw Failure(description: "strata up exited with status \(child.terminationStatus)\(see)") }
+            var body = ""
+            if let status = try? request(method: "GET", path: "/v1/models", body: nil, headers: headers, onLine: { body += $0 }),
+               status == 200,
+               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+               let data = json["data"] as? [[String: Any]], let id = data.first?["id"] as? String {
+                return id
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        throw Failure(description: "no server answered /v1/models at \(host):\(port) within \(Int(timeout)) s\(see)")
+    }
+}
+
 /// Splits fed bytes into lines.
 private struct BodyLines {
     let onLine: (String) -> Void

@@ -1,4 +1,5 @@
 import Foundation
+import StrataModel
 
 /// One tensor to write: a safetensors dtype string, a row-major shape and its little-endian bytes.
 /// The dtype is free text so tests can write dtypes Strata refuses (`I64`, `F8_E5M2`).
@@ -119,19 +120,8 @@ public enum SafetensorsWriter {
         try Data(index.utf8).write(to: URL(fileURLWithPath: directory + "/model.safetensors.index.json"))
     }
 
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (the writer Strata ships quotes names the same way).
+    static func json(_ s: String) -> String { SafetensorsFileWriter.quote(s) }
 }
 
 /// f32 → E4M3 (`float8_e4m3fn`) by exhaustive nearest search: slow, obviously right, for tests.

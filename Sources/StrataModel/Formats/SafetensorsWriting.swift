@@ -105,8 +105,9 @@ public final class SafetensorsFileWriter {
         }
     }
 
-    /// A JSON string literal (names here are ASCII; quotes, backslashes and controls escaped).
-    static func quote(_ s: String) -> String {
+    /// A JSON string literal (quotes, backslashes and control characters escaped), as safetensors
+    /// headers and index files write names.
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
