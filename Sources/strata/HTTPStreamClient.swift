@@ -24,9 +24,9 @@ struct HTTPStreamClient {
 
     /// Sends the request; `onLine` gets each line of the body (without CR/LF) as it arrives.
     /// Returns the status code. When `stop` says so (asked as data arrives, and at least every
-    /// `pollSeconds`), the connection is closed early — the server sees its client go away.
+    /// second), the connection is closed early — the server sees its client go away.
     func request(method: String, path: String, body: Data?, headers: [String: String] = [:],
-                 stop: (() -> Bool)? = nil, pollSeconds: Int = 1, onLine: @escaping (String) -> Void) throws -> Int {
+                 stop: (() -> Bool)? = nil, onLine: @escaping (String) -> Void) throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed") }
         defer { close(fd) }
@@ -54,7 +54,7 @@ struct HTTPStreamClient {
         }
         var reader = LineReader(fd: fd, stop: stop)
         if stop != nil {
-            var timeout = timeval(tv_sec: pollSeconds, tv_usec: 0)
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
         guard let statusLine = try reader.line(), statusLine.hasPrefix("HTTP/1.1 "),

@@ -25,11 +25,10 @@ final class WorkerLiveness: @unchecked Sendable {
     private let parentPID: Int32?
     private let pollInterval: Duration = .milliseconds(200)
     private let condition = NSCondition()
-    private var queue: [Item] = []   // FIFO; drained from the front
-    private var head = 0
+    private var queue: [Item] = []   // FIFO, a few messages deep
     private var closed = false
     private var name: String
-    private var fixedName: Bool
+    private let fixedName: Bool
     private var openSequences = 0
     private var beats: Outbox?
     private let stopped = Atomic()
@@ -60,16 +59,12 @@ final class WorkerLiveness: @unchecked Sendable {
 
     /// The next item, or nil after `timeout`; nil at once once the inbox has closed.
     func next(timeout: Duration) -> Item? {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        let deadline = Date().addingTimeInterval(seconds(timeout))
         condition.lock(); defer { condition.unlock() }
-        while head == queue.count && !closed {
+        while queue.isEmpty && !closed {
             guard condition.wait(until: deadline) else { break }
         }
-        guard head < queue.count else { return nil }
-        let item = queue[head]
-        head += 1
-        if head > 256 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
-        return item
+        return queue.isEmpty ? nil : queue.removeFirst()
     }
 
     /// Whether the inbox closed under the thread (the loop should end).

@@ -49,6 +49,8 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         var opened = false
         /// Prompt tokens sent so far (chunked prefill); the prompt is in once this is its count.
         var prefilled = 0
+        /// Its whole prompt is in: each step brings its last sampled token.
+        var isDecoding: Bool { opened && prefilled == request.prompt.count }
         var generated = 0
         var last = 0
         var cancelled = false   // guarded by the scheduler's condition
@@ -198,12 +200,12 @@ public final class Scheduler: TokenEngine, @unchecked Sendable {
         var budget = maxStepTokens > 0 ? maxStepTokens : Int.max
         var steps: [SequenceStep] = []
         var stepped: [(s: Sequence, chunk: Int)] = []   // chunk: prompt tokens in this step (0: decode)
-        for s in members where s.opened && s.prefilled == s.request.prompt.count {
+        for s in members where s.isDecoding {
             steps.append(SequenceStep(session: s.id, tokens: [s.last], topLogprobs: s.request.topLogprobs))
             stepped.append((s, 0))
             budget -= 1
         }
-        for s in members where !(s.opened && s.prefilled == s.request.prompt.count) && budget > 0 {
+        for s in members where !s.isDecoding && budget > 0 {
             do {
                 if !s.opened {
                     try model.openSession(s.id, sampling: s.request.sampling, prompt: s.request.prompt)

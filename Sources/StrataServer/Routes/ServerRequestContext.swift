@@ -10,7 +10,7 @@ import NIOCore
 /// state every 250 ms (CLOSE_WAIT once the peer has closed its side).
 public struct ServerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let channel: (any Channel)?
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -21,7 +21,6 @@ public struct ServerRequestContext: RequestContext {
     /// response is complete; the connection may live on for more requests).
     func cancelWhenClientGone(_ stream: TokenStream) -> ClientWatch {
         let watch = ClientWatch(stream)
-        guard let channel else { return watch }
         channel.closeFuture.whenComplete { _ in watch.clientGone() }
         #if os(Linux)
         if let socket = channel as? SocketOptionProvider {
