@@ -87,6 +87,17 @@ struct LifecycleCLITests {
         #expect(Date().timeIntervalSince(t0) < 3, "freed only after \(Date().timeIntervalSince(t0)) s")
     }
 
+    /// A command-line override of a restart-only setting (`--max-step-tokens`) does not make every
+    /// later edit of cluster.yaml look like a change of that setting: an added worker still joins.
+    @Test func editsApplyUnderACommandLineOverride() throws {
+        let rig = try UpRig(workers: 3, spare: 1, upArguments: ["--max-step-tokens", "16"])
+        defer { rig.stop() }
+        try FileManager.default.removeItem(atPath: rig.config)
+        try FileManager.default.copyItem(atPath: rig.dir + "/four.yaml", toPath: rig.config)
+        #expect(rig.waitHealthy(stages: 4, including: "w3"), "w3 did not join\n\(rig.log())")
+        #expect(!rig.log().contains("needs a restart"), "\(rig.log())")
+    }
+
     /// SIGKILL of `strata up` in the middle of a prefill: its workers notice their parent is gone
     /// and exit mid-step; none is left after 3 s.
     @Test func sigkillOfUpLeavesNoWorkerBehind() throws {

@@ -107,9 +107,10 @@ struct UpRig {
     /// Public keys (with `secured`), by worker name and "coordinator".
     var publicKeys: [String: [UInt8]] = [:]
 
-    /// `extra`: more cluster.yaml lines (e.g. drain_timeout); `model`: another model path.
+    /// `extra`: more cluster.yaml lines (e.g. drain_timeout); `model`: another model path;
+    /// `upArguments`: more `strata up` options.
     init(workers: Int, spare: Int = 0, secured: Bool = false, context: Int = 512, extra: String = "",
-         model: String = TestAssets.smolLM2, waitUntilHealthy: Bool = true) throws {
+         model: String = TestAssets.smolLM2, upArguments: [String] = [], waitUntilHealthy: Bool = true) throws {
         http = try FreePort.next()
         ports = try (0...(workers + spare)).map { _ in try FreePort.next() }
         dir = NSTemporaryDirectory() + "strata-recovery-\(UUID().uuidString)"
@@ -153,7 +154,7 @@ struct UpRig {
         try yaml(Array(0..<(workers + spare)).filter { $0 != 1 }).write(toFile: dir + "/without-w1.yaml", atomically: true, encoding: .utf8)
         try #require(FileManager.default.createFile(atPath: dir + "/up.log", contents: nil), "cannot create \(dir)/up.log")
         up.executableURL = URL(fileURLWithPath: StrataCLI.executable)
-        up.arguments = ["up", "--config", config, "--log-level", "notice", "--lanes", "1"]
+        up.arguments = ["up", "--config", config, "--log-level", "notice", "--lanes", "1"] + upArguments
         up.standardError = FileHandle(forWritingAtPath: dir + "/up.log")!
         try up.run()
         if waitUntilHealthy { #expect(waitHealthy(stages: workers), "the cluster did not become healthy\n\(log())") }
