@@ -2,11 +2,26 @@
 import Foundation
 import PackageDescription
 
-// Release builds target the build machine's vector ISA (AVX2/AVX-512/NEON) unless
-// STRATA_PORTABLE=1 asks for the toolchain's portable baseline.
-let portable = ProcessInfo.processInfo.environment["STRATA_PORTABLE"] == "1"
-let isaFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-Xcc", "-march=native"])]
-let fast: [SwiftSetting] = isaFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+// One binary for every CPU of an architecture: everything is built for the toolchain's baseline
+// ISA except the kernels, which are compiled once per x86-64 level from one source
+// (Sources/StrataKernelsShared, reached through a `Shared` symlink in each variant's directory —
+// SwiftPM compiles a directory once per target, and per-target flags are the only way to give
+// Swift code a different `-march`). StrataKernels picks a variant at run time from CPUID
+// (`STRATA_ISA` overrides). On other architectures every variant is the baseline build.
+let fast: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+#if arch(x86_64)
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4"])]
+#else
+let avx2Flags: [SwiftSetting] = []
+let avx512Flags: [SwiftSetting] = []
+#endif
+
+/// A kernel variant: the shared source under its own module name, ISA flags and condition.
+func kernelVariant(_ name: String, _ condition: String, _ flags: [SwiftSetting]) -> Target {
+    .target(name: "StrataKernels\(name)", dependencies: ["StrataKernelViews"],
+            swiftSettings: fast + flags + [.define(condition)])
+}
 
 let package = Package(
     name: "Strata",
@@ -24,7 +39,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
-        .target(name: "StrataKernels", swiftSettings: fast),
+        .target(name: "StrataKernelViews"),
+        kernelVariant("Generic", "STRATA_ISA_GENERIC", []),
+        kernelVariant("AVX2", "STRATA_ISA_AVX2", avx2Flags),
+        kernelVariant("AVX512", "STRATA_ISA_AVX512", avx512Flags),
+        .target(
+            name: "StrataKernels",
+            dependencies: ["StrataKernelViews", "StrataKernelsGeneric", "StrataKernelsAVX2", "StrataKernelsAVX512"],
+            swiftSettings: fast),
         .target(
             name: "StrataModel",
             dependencies: ["StrataKernels", .product(name: "Logging", package: "swift-log")],

@@ -1,3 +1,4 @@
+import StrataKernels
 import Foundation
 import StrataTransport
 import StrataWire
@@ -63,13 +64,21 @@ public enum Handshake {
 /// What a worker box offers, for its Hello.
 public enum WorkerCapabilities {
     /// Capabilities with the given memory budget and threads, and this machine's ISA as read from
-    /// /proc/cpuinfo (Linux) — e.g. "x86_64 avx2 avx512f avx512bw avx512_vnni".
-    public static func detect(memoryBytes: Int, threads: Int) -> Strata_V1_Capabilities {
+    /// /proc/cpuinfo (Linux) with the kernel variant the worker runs after the architecture —
+    /// e.g. "x86_64 kernels=avx512 avx2 avx512f avx512bw avx512_vnni".
+    public static func detect(memoryBytes: Int, threads: Int, kernels: KernelISA = Kernels.active.isa) -> Strata_V1_Capabilities {
         var c = Strata_V1_Capabilities()
         c.memoryBytes = UInt64(max(0, memoryBytes))
         c.threads = UInt32(max(1, threads))
-        c.isa = isa(cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+        var words = isa(cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").split(separator: " ").map(String.init)
+        words.insert("kernels=\(kernels.rawValue)", at: min(1, words.count))
+        c.isa = words.joined(separator: " ")
         return c
+    }
+
+    /// The kernel variant named in a Hello's ISA string ("kernels=avx2"), nil when absent.
+    public static func kernelVariant(isa: String) -> String? {
+        isa.split(separator: " ").first { $0.hasPrefix("kernels=") }.map { String($0.dropFirst("kernels=".count)) }
     }
 
     /// The architecture plus the vector extensions Strata's kernels care about.

@@ -94,10 +94,11 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         if batch == 1 {
             let xs = prescaled(x, batch: 1).values
             defer { xs.deallocate() }
+            let view = self.view, kernels = pool.kernels
             pool.parallelChunks(rows, chunk: gemvChunkRows(threads: pool.threads)) { range in
-                self.gemv(rows: range, x: xs, y: y)
+                kernels.fp8Gemv(view, range, xs, y)
             }
-        } else if batch <= BlockScaledFP8Matrix.streamingBatchLimit {
+        } else if batch <= FP8View.streamingBatchLimit {
             forwardStreaming(x, batch: batch, into: y, pool: pool)
         } else {
             forwardTiled(x, batch: batch, into: y, pool: pool)
@@ -111,8 +112,9 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         let (xs, stride) = prescaled(x, batch: batch)
         defer { xs.deallocate() }
         let chunk = streamingChunkRows(threads: pool.threads, triples: kernel.usesTriples(batch: batch), batch: batch)
+        let view = self.view, kernels = pool.kernels
         pool.parallelChunks(rows, chunk: chunk) { range in
-            self.gemmStreaming(rows: range, x: xs, stride: stride, batch: batch, y: y, kernel: kernel)
+            kernels.fp8GemmStreaming(view, range, xs, stride, batch, y, kernel)
         }
     }
 
@@ -120,9 +122,47 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     func forwardTiled(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let packed = packBlocks(x, batch: batch)
         defer { packed.deallocate() }
-        pool.parallelChunks(rows, chunk: 4 * BlockScaledFP8Matrix.gemmTileRows) { range in
-            self.gemm(rows: range, packed: packed, batch: batch, y: y)
+        let view = self.view, kernels = pool.kernels
+        pool.parallelChunks(rows, chunk: 4 * FP8View.gemmTileRows) { range in
+            kernels.fp8GemmTiled(view, range, packed, batch, y)
         }
+    }
+
+    /// The kernels' view of the codes and scales.
+    public var view: FP8View { FP8View(codes: codes, scales: scales, rows: rows, cols: cols) }
+
+    /// X (batch, cols) → (batch, stride) x·2^64 (the kernels' activation pre-scale, exact), each
+    /// row zero-padded to `stride` = cols rounded up to 8, so every activation load is a full vector.
+    func prescaled(_ x: UnsafePointer<Float>, batch: Int) -> (values: UnsafeMutablePointer<Float>, stride: Int) {
+        let stride = (cols &+ 7) & ~7
+        let out = UnsafeMutableRawPointer.allocate(byteCount: batch &* stride &* 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: batch &* stride)
+        let k = SIMD8(repeating: FP8View.activationScale)
+        for b in 0..<batch {
+            let src = x + b &* cols, dst = out + b &* stride
+            var i = 0
+            while i &+ 8 <= cols { storeLanes(lanes(src + i) * k, dst + i); i &+= 8 }
+            while i < stride { dst[i] = i < cols ? src[i] * FP8View.activationScale : 0; i &+= 1 }
+        }
+        return (out, stride)
+    }
+
+    /// X (batch, cols) → block-major copy (scaleColumns, batch, 128), each block zero-padded to 128
+    /// columns: the tiled GEMM's micro-kernel then reads each token's block contiguously (the rows
+    /// of X are a power of two apart and would alias in every cache level) and needs no ragged tail.
+    func packBlocks(_ x: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        let count = scaleColumns &* batch &* 128
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: count &* 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        for cb in 0..<scaleColumns {
+            let c0 = cb &* 128, width = min(128, cols &- c0)
+            for b in 0..<batch {
+                let dst = packed + (cb &* batch &+ b) &* 128
+                dst.update(from: x + (b &* cols &+ c0), count: width)
+                if width < 128 { (dst + width).update(repeating: 0, count: 128 &- width) }
+            }
+        }
+        return packed
     }
 
     /// GEMV rows per work chunk: about 8 chunks per thread (load balance on a busy machine), at

@@ -29,8 +29,7 @@ public final class F16Matrix: LinearWeight, @unchecked Sendable {
         while r < rows {
             let n = min(chunk, rows - r)
             try fillRows(r, n, buf)
-            let dst = values + r * cols
-            for i in 0..<(n * cols) { dst[i] = Float16(buf[i]) }
+            Kernels.active.f16FromF32(buf, values + r * cols, n * cols)
             r += n
         }
     }
@@ -46,159 +45,18 @@ public final class F16Matrix: LinearWeight, @unchecked Sendable {
     /// Batch 1 (decode) streams 4 rows against x (`gemv`); larger batches stream each row once
     /// against 4 tokens at a time (`dot1x4`: the row's 8-value pieces are converted in registers and
     /// used 4 times; the tokens' x stay in L1). f16 → f32 is exact and every path runs
-    /// `f16RowDot`'s operations in its order, so the results are bit-identical.
+    /// the kernels' `rowDot` operations in its order, so the results are bit-identical.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
+        let view = self.view, kernels = pool.kernels
         if batch == 1 {
-            pool.parallelFor(rows, granule: 4) { range in self.gemv(rows: range, x: x, y: y) }
+            pool.parallelFor(rows, granule: 4) { range in kernels.f16Gemv(view, range, x, y) }
             return
         }
-        pool.parallelFor(rows, granule: 4) { range in
-            for r in range {
-                // The row 2 ahead, line by line (a 576-wide f16 row is 18 lines): 11% faster at
-                // batch 8 over DRAM-resident weights (paired passes, prefetch on/off alternating).
-                prefetchLines(UnsafeRawPointer(self.values + (r &+ 2) &* self.cols), bytes: self.cols &* 2)
-                var b = 0
-                while b &+ 4 <= batch {
-                    self.dot1x4(r, x: x + b &* self.cols, y: y + b &* self.rows)
-                    b &+= 4
-                }
-                while b < batch {
-                    y[b &* self.rows &+ r] = self.rowDot(r, x: x + b &* self.cols)
-                    b &+= 1
-                }
-            }
-        }
+        pool.parallelFor(rows, granule: 4) { range in kernels.f16Rows(view, range, x, batch, y) }
     }
+
+    /// The kernels' view of the values.
+    public var view: F16View { F16View(values: values, rows: rows, cols: cols) }
 }
 
-extension F16Matrix {
-    /// y[r] = W[r] · x for r in `range`. The range is cut into 4 contiguous quarters and pass k
-    /// takes row k of each (4 long memory streams for the prefetcher, one load of x for 4 rows),
-    /// as in the FP8 GEMV.
-    func gemv(rows range: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let q = range.count / 4, lo = range.lowerBound
-        for k in 0..<q { dot4(lo &+ k, spread: q, x: x, y: y) }
-        for r in (lo &+ 4 &* q)..<range.upperBound { y[r] = rowDot(r, x: x) }
-    }
-
-    /// y[r], y[r+spread], y[r+2·spread], y[r+3·spread]; per row exactly `f16RowDot`'s operations.
-    @inline(__always)
-    private func dot4(_ r: Int, spread: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let n = cols, step = spread &* n
-        let w0 = UnsafePointer(values + r &* n), w1 = w0 + step, w2 = w1 + step, w3 = w2 + step
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        var i = 0
-        while i &+ 16 <= n {
-            let j = i &+ 8
-            let xa = lanes(x + i), xb = lanes(x + j)
-            a0.addProduct(f16Lanes(w0 + i), xa); b0.addProduct(f16Lanes(w0 + j), xb)
-            a1.addProduct(f16Lanes(w1 + i), xa); b1.addProduct(f16Lanes(w1 + j), xb)
-            a2.addProduct(f16Lanes(w2 + i), xa); b2.addProduct(f16Lanes(w2 + j), xb)
-            a3.addProduct(f16Lanes(w3 + i), xa); b3.addProduct(f16Lanes(w3 + j), xb)
-            i &+= 16
-        }
-        if i &+ 8 <= n {
-            let xa = lanes(x + i)
-            a0.addProduct(f16Lanes(w0 + i), xa); a1.addProduct(f16Lanes(w1 + i), xa)
-            a2.addProduct(f16Lanes(w2 + i), xa); a3.addProduct(f16Lanes(w3 + i), xa)
-            i &+= 8
-        }
-        y[r] = f16Finish(a0, b0, w0, x, from: i, n)
-        y[r &+ spread] = f16Finish(a1, b1, w1, x, from: i, n)
-        y[r &+ 2 &* spread] = f16Finish(a2, b2, w2, x, from: i, n)
-        y[r &+ 3 &* spread] = f16Finish(a3, b3, w3, x, from: i, n)
-    }
-
-    /// W[r] · x, `f16RowDot`'s operations.
-    func rowDot(_ r: Int, x: UnsafePointer<Float>) -> Float {
-        let n = cols, w = UnsafePointer(values + r &* n)
-        var a = SIMD8<Float>(), b = SIMD8<Float>()
-        var i = 0
-        while i &+ 16 <= n {
-            a.addProduct(f16Lanes(w + i), lanes(x + i)); b.addProduct(f16Lanes(w + (i &+ 8)), lanes(x + (i &+ 8)))
-            i &+= 16
-        }
-        if i &+ 8 <= n { a.addProduct(f16Lanes(w + i), lanes(x + i)); i &+= 8 }
-        return f16Finish(a, b, w, x, from: i, n)
-    }
-
-    /// Row r against tokens x (4, cols) → y[t·rows + r]: 8 accumulators (4 tokens × `f16RowDot`'s
-    /// two chains) + 2 converted weight vectors + 1 activation = 11 ymm registers.
-    @inline(__always)
-    private func dot1x4(_ r: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let n = cols, w = UnsafePointer(values + r &* n)
-        let x0 = x, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        var i = 0
-        while i &+ 16 <= n {
-            let j = i &+ 8
-            let va = f16Lanes(w + i), vb = f16Lanes(w + j)
-            a0.addProduct(va, lanes(x0 + i)); b0.addProduct(vb, lanes(x0 + j))
-            a1.addProduct(va, lanes(x1 + i)); b1.addProduct(vb, lanes(x1 + j))
-            a2.addProduct(va, lanes(x2 + i)); b2.addProduct(vb, lanes(x2 + j))
-            a3.addProduct(va, lanes(x3 + i)); b3.addProduct(vb, lanes(x3 + j))
-            i &+= 16
-        }
-        if i &+ 8 <= n {
-            let va = f16Lanes(w + i)
-            a0.addProduct(va, lanes(x0 + i)); a1.addProduct(va, lanes(x1 + i))
-            a2.addProduct(va, lanes(x2 + i)); a3.addProduct(va, lanes(x3 + i))
-            i &+= 8
-        }
-        y[r] = f16Finish(a0, b0, w, x0, from: i, n)
-        y[rows &+ r] = f16Finish(a1, b1, w, x1, from: i, n)
-        y[2 &* rows &+ r] = f16Finish(a2, b2, w, x2, from: i, n)
-        y[3 &* rows &+ r] = f16Finish(a3, b3, w, x3, from: i, n)
-    }
-}
-
-/// 8 f16 values as f32 (exact). Per-lane conversion compiles to one vcvtph2ps (the SIMD
-/// initializer is an outlined generic call).
-@inline(__always)
-func f16Lanes(_ p: UnsafePointer<Float16>) -> SIMD8<Float> {
-    let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self)
-    var f = SIMD8<Float>()
-    for k in 0..<8 { f[k] = Float(h[k]) }
-    return f
-}
-
-/// `f16RowDot`'s ending: accumulators summed by the same lane tree, then the scalar tail from `i`.
-@inline(__always)
-func f16Finish(_ acc0: SIMD8<Float>, _ acc1: SIMD8<Float>, _ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float>, from i: Int, _ n: Int) -> Float {
-    let v = acc0 + acc1
-    let h = v.lowHalf + v.highHalf
-    let q = h.lowHalf + h.highHalf
-    var s = q[0] + q[1]
-    var i = i
-    while i < n { s.addProduct(Float(a[i]), b[i]); i &+= 1 }
-    return s
-}
-
-/// Σ a[i]·b[i] in one fixed order: an 8-lane fma chain, a fixed lane tree, then the tail.
-@inline(__always)
-func f16RowDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    var i = 0
-    @inline(__always) func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
-    }
-    while i &+ 16 <= n {
-        acc0.addProduct(load(a, i), load(b, i))
-        let j = i &+ 8
-        acc1.addProduct(load(a, j), load(b, j))
-        i &+= 16
-    }
-    while i &+ 8 <= n {
-        acc0.addProduct(load(a, i), load(b, i))
-        i &+= 8
-    }
-    let v = acc0 + acc1
-    let h = v.lowHalf + v.highHalf
-    let q = h.lowHalf + h.highHalf
-    var s = q[0] + q[1]
-    while i < n { s.addProduct(a[i], b[i]); i &+= 1 }
-    return s
-}

@@ -29,41 +29,12 @@ public final class F32Matrix: LinearWeight, @unchecked Sendable {
     deinit { values.deallocate() }
 
     /// x (batch, cols) @ W^T -> y (batch, rows). Per (token, row): one 8-lane fma chain over the
-    /// whole row, then `laneSum` — the same operations for every batch size (batch-invariant).
-    /// Each thread cuts its rows into 3 contiguous thirds and pass k takes row k of each (three
-    /// long memory streams, as in the FP8 GEMV).
+    /// whole row, then the fixed lane tree — the same operations for every batch size
+    /// (batch-invariant; the kernels' `F32View.rows`).
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         guard batch > 0 else { return }
-        pool.parallelFor(rows, granule: 3) { range in
-            let acc = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 12)
-            defer { acc.deallocate() }
-            let q = range.count / 3, lo = range.lowerBound
-            for k in 0..<q { self.rowTriple(lo &+ k, spread: q, x: x, batch: batch, y: y, acc: acc) }
-            for r in (lo &+ 3 &* q)..<range.upperBound {
-                for b in 0..<batch {
-                    y[b &* self.rows &+ r] = laneSum(micro1x1(self.values + r &* self.cols, x + b &* self.cols, width: self.cols))
-                }
-            }
-        }
-    }
-
-    /// Rows r, r+spread, r+2·spread for every token: W (3, cols) @ x (batch, cols)^T.
-    @inline(__always)
-    private func rowTriple(_ r: Int, spread: Int, x: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<SIMD8<Float>>) {
-        let w = UnsafePointer(values + r &* cols)
-        var b = 0
-        while b < batch {
-            let tokens = batch &- b >= 4 ? 4 : 1
-            if tokens == 4 {
-                micro3x4(w, wStride: spread &* cols, x + b &* cols, xStride: cols, width: cols, wTailReadable: false, into: acc)
-            } else {
-                micro3x1(w, wStride: spread &* cols, x + b &* cols, width: cols, wTailReadable: false, into: acc)
-            }
-            for t in 0..<tokens {
-                for i in 0..<3 { y[(b &+ t) &* rows &+ r &+ i &* spread] = laneSum(acc[t &* 3 &+ i]) }
-            }
-            b &+= tokens
-        }
+        let view = F32View(values: values, rows: rows, cols: cols), kernels = pool.kernels
+        pool.parallelFor(rows, granule: 3) { range in kernels.f32Rows(view, range, x, batch, y) }
     }
 }
 

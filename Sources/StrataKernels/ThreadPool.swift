@@ -17,13 +17,17 @@ import Synchronization
 public final class ThreadPool: @unchecked Sendable {
     /// Ranges a `parallelFor` splits into: the caller plus `threads - 1` workers.
     public let threads: Int
+    /// The kernel variant the work run on this pool uses (`Kernels.active` unless a test or a
+    /// benchmark asks for another).
+    public let kernels: KernelSet
     private let shared: PoolShared
     private var workers: [pthread_t] = []
 
     /// Starts `threads - 1` persistent worker threads (callers pass the core count).
-    public init(threads: Int) {
+    public init(threads: Int, kernels: KernelSet = Kernels.active) {
         precondition(threads >= 1, "a thread pool needs at least one thread")
         self.threads = threads
+        self.kernels = kernels
         shared = PoolShared(workers: threads - 1)
         for index in 1..<threads { workers.append(startWorker(index: index)) }
     }

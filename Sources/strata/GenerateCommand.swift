@@ -1,4 +1,5 @@
 import ArgumentParser
+import StrataKernels
 import Foundation
 import StrataModel
 import StrataTokenizer
@@ -39,6 +40,7 @@ struct Generate: ParsableCommand {
         let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
         stderr("""
 
+            kernels: \(Kernels.active.isa.rawValue)
             memory: \(mib(residentBytes())) resident (weights \(mib(engine.model.weightBytes)), KV cache \(mib(engine.model.peakKVCacheBytes)))
             \(Completion.speedLines(stats))
 

@@ -86,7 +86,8 @@ enum Serving {
                          layerRange: w.layers.isEmpty ? "none" : "[\(w.layers.lowerBound),\(w.layers.upperBound))",
                          healthy: failure == nil && w.lostReason == nil && w.secondsSinceSeen < timeout,
                          lastHeartbeatSecondsAgo: w.secondsSinceSeen.isFinite ? w.secondsSinceSeen : nil,
-                         detail: w.lostReason.map { "lost: \($0)" } ?? failure ?? "\(w.openSequences) sequences open")
+                         detail: w.lostReason.map { "lost: \($0)" } ?? failure ?? "\(w.openSequences) sequences open",
+                         kernelVariant: w.kernelVariant)
         }
     }
 }

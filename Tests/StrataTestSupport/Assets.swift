@@ -30,15 +30,16 @@ public enum StrataCLI {
     }
 
     /// Runs `strata args…` to completion, feeding `stdin`.
-    public static func run(_ args: [String], stdin: String = "") throws -> Result {
-        try runTool(executable, args, stdin: stdin)
+    public static func run(_ args: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
+        try runTool(executable, args, stdin: stdin, environment: environment)
     }
 
-    /// Runs any program to completion, feeding `stdin`.
-    public static func runTool(_ path: String, _ args: [String], stdin: String = "") throws -> Result {
+    /// Runs any program to completion, feeding `stdin`; `environment` is added to this process's.
+    public static func runTool(_ path: String, _ args: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out; p.standardError = err; p.standardInput = inp
         try p.run()

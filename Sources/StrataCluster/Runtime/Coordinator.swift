@@ -76,6 +76,8 @@ public final class Coordinator: @unchecked Sendable {
     var retiringKeys: [String: [UInt8]] = [:]
     var lastSeen: [String: ContinuousClock.Instant] = [:]
     var openSequences: [String: Int] = [:]
+    /// The kernel variant each worker reported in its Hello.
+    var kernelVariants: [String: String] = [:]
     private var nextBatch: UInt64 = 1
     private var submitted: [UInt64: UInt64] = [:]   // batch → unix nanos when pushed
     /// Called with each finished batch's timings: per-stage compute seconds and per-hop transfer
@@ -175,6 +177,7 @@ public final class Coordinator: @unchecked Sendable {
                 throw ClusterError.workerFailed(worker: h.workerName, reason: reason)
             }
             try link.send(reply, deadline: .now + .seconds(5))
+            kernelVariants[h.workerName] = WorkerCapabilities.kernelVariant(isa: h.capabilities.isa)
             logger.info("worker joined", metadata: ["worker": "\(h.workerName)", "isa": "\(h.capabilities.isa)",
                                                      "threads": "\(h.capabilities.threads)"])
             waiting[h.workerName] = nil
@@ -409,6 +412,8 @@ public final class Coordinator: @unchecked Sendable {
         public var openSequences: Int
         /// Why it is lost, when it is.
         public var lostReason: String?
+        /// The kernel variant it runs (from its Hello), once it joined.
+        public var kernelVariant: String?
     }
 
     /// Every configured worker, its layers in the plan in force, and when each last answered.
@@ -418,7 +423,8 @@ public final class Coordinator: @unchecked Sendable {
         return config.workers.map { w in
             let layers = currentPlan.stages.first { $0.worker == w.name }?.layerRange ?? 0..<0
             return WorkerHealth(worker: w.name, layers: layers, secondsSinceSeen: lastSeen[w.name].map { seconds(now - $0) } ?? .infinity,
-                                openSequences: openSequences[w.name] ?? 0, lostReason: lost[w.name])
+                                openSequences: openSequences[w.name] ?? 0, lostReason: lost[w.name],
+                                kernelVariant: kernelVariants[w.name])
         }
     }
 

@@ -33,6 +33,7 @@ public enum KernelBench {
         BenchTiming.useCPUTime = options.cpuTime
         let one = ThreadPool(threads: 1)
         let all = ThreadPool(threads: max(options.threads, 1))
+        report("kernel_variant: \(Kernels.active.isa.rawValue) (this CPU runs: \(Kernels.available().map(\.isa.rawValue).joined(separator: ", ")))")
         report("threads: 1 and \(all.threads); passes: \(options.passes) (medians)")
         if options.gemmOnly { return gemmReport(options, one: one, all: all, report: report) }
 
@@ -63,7 +64,7 @@ public enum KernelBench {
                 line += String(format: "  (streaming 1t %.1f %dt %.1f; tiled 1t %.1f %dt %.1f)", s1, all.threads, sN, t1, all.threads, tN)
             }
             report(line)
-            if batch >= 4, batch <= BlockScaledFP8Matrix.streamingBatchLimit {
+            if batch >= 4, batch <= FP8View.streamingBatchLimit {
                 report(String(format: "streaming_3x4_vs_2x4 batch %d: %.3f (median time ratio 2×4 ÷ 3×4 over %d alternating pass pairs, %d threads)",
                               batch, tripleSpeedup(batch: batch, pool: all, pairs: max(15, options.passes * 3)), max(15, options.passes * 3), all.threads))
             }

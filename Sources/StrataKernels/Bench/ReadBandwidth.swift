@@ -1,5 +1,5 @@
-/// STREAM-style read-bandwidth probe: sums a large f32 buffer with 8-lane loads, each thread over
-/// its own contiguous slice — the access pattern of the GEMV, without the arithmetic.
+/// STREAM-style read-bandwidth probe: sums a large f32 buffer with the pool's kernel variant
+/// (`KernelSet.readSum`, its widest loads), each thread over its own contiguous slice — the access pattern of the GEMV, without the arithmetic.
 public final class ReadBandwidthProbe {
     let count: Int
     let buffer: UnsafeMutablePointer<Float>
@@ -24,22 +24,10 @@ public final class ReadBandwidthProbe {
         let chunkVectors = (4 << 20) / 256  // 64-float groups per chunk
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / 64 / chunkVectors + 1)
         defer { sums.deallocate() }
+        let kernels = pool.kernels
         pool.parallelChunks(count / 64, chunk: chunkVectors) { range in
-            sums[range.lowerBound / chunkVectors] = ReadBandwidthProbe.sum(self.buffer + range.lowerBound * 64, count: range.count * 64)
+            sums[range.lowerBound / chunkVectors] = kernels.readSum(self.buffer + range.lowerBound * 64, range.count * 64)
         }
         for i in 0..<((count / 64 + chunkVectors - 1) / chunkVectors) { sink += sums[i] }
-    }
-
-    /// Σ p[0..<count], count a multiple of 64: 8 independent 8-lane accumulators.
-    static func sum(_ p: UnsafePointer<Float>, count: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
-        var i = 0
-        while i < count {
-            a0 += lanes(p + i); a1 += lanes(p + (i &+ 8)); a2 += lanes(p + (i &+ 16)); a3 += lanes(p + (i &+ 24))
-            a4 += lanes(p + (i &+ 32)); a5 += lanes(p + (i &+ 40)); a6 += lanes(p + (i &+ 48)); a7 += lanes(p + (i &+ 56))
-            i &+= 64
-        }
-        return laneSum(((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)))
     }
 }

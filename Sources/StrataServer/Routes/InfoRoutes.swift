@@ -14,16 +14,19 @@ public struct WorkerHealth: Sendable, Encodable, Equatable {
     public var lastHeartbeatSecondsAgo: Double?
     /// A short note (state, error).
     public var detail: String?
+    /// The kernel variant it runs (generic, avx2, avx512), as it reported at join.
+    public var kernelVariant: String?
 
     public init(name: String, address: String? = nil, layerRange: String? = nil, healthy: Bool,
-                lastHeartbeatSecondsAgo: Double? = nil, detail: String? = nil) {
+                lastHeartbeatSecondsAgo: Double? = nil, detail: String? = nil, kernelVariant: String? = nil) {
         self.name = name; self.address = address; self.layerRange = layerRange; self.healthy = healthy
-        self.lastHeartbeatSecondsAgo = lastHeartbeatSecondsAgo; self.detail = detail
+        self.lastHeartbeatSecondsAgo = lastHeartbeatSecondsAgo; self.detail = detail; self.kernelVariant = kernelVariant
     }
 
     enum CodingKeys: String, CodingKey {
         case name, address, healthy, detail
         case layerRange = "layer_range", lastHeartbeatSecondsAgo = "last_heartbeat_seconds_ago"
+        case kernelVariant = "kernel_variant"
     }
 }
 

@@ -1,7 +1,9 @@
+import StrataKernelViews
+
 /// Normalization and position-encoding kernels of the decoder. Shapes in comments are row-major.
 
 /// RMSNorm: out (n,) = x / sqrt(mean(x²) + eps) * weight. `out` may alias `x`.
-public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, count n: Int, eps: Float, into out: UnsafeMutablePointer<Float>) {
+func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, count n: Int, eps: Float, into out: UnsafeMutablePointer<Float>) {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     var i = 0
     while i &+ 16 <= n {
@@ -24,7 +26,7 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, cou
 /// HF rotate-half RoPE on `heads` vectors of `headDim` (heads, headDim), in place:
 /// x[i] ← x[i]·cos[i] − x[i+d/2]·sin[i];  x[i+d/2] ← x[i+d/2]·cos[i] + x[i]·sin[i], for i < d/2.
 /// cos, sin (headDim/2,) for the token's position.
-public func applyRotaryHalf(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+func applyRotaryHalf(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
     let half = headDim / 2
     for h in 0..<heads {
         let lo = x + h &* headDim, hi = lo + half

@@ -1,36 +1,18 @@
+import StrataKernelViews
+
 /// FP8 GEMM for prefill and batched decode: X (batch, cols) @ W^T -> Y (batch, rows).
 ///
 /// Compute-bound: a tile of 24 weight rows × one 128-wide block is converted to f32 once (into an
 /// L1-resident buffer) and reused for every token of the batch by the 3×4 micro-kernel. Per (token,
 /// row) the floating-point operations are exactly those of the GEMV (Lanes.swift), so a token's
 /// output never depends on the batch it shares.
-extension BlockScaledFP8Matrix {
-    /// Weight rows per converted tile (a multiple of the micro-kernel's 3).
-    static let gemmTileRows = 24
+extension FP8View {
     /// Tokens per pass over a tile.
     static let gemmTokenChunk = 16
 
-    /// X (batch, cols) → block-major copy (scaleColumns, batch, 128), each block zero-padded to 128
-    /// columns: the micro-kernel then reads each token's block contiguously (the rows of X are a
-    /// power of two apart and would alias in every cache level) and needs no ragged tail.
-    func packBlocks(_ x: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
-        let count = scaleColumns &* batch &* 128
-        let packed = UnsafeMutableRawPointer.allocate(byteCount: count &* 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: count)
-        for cb in 0..<scaleColumns {
-            let c0 = cb &* 128, width = min(128, cols &- c0)
-            for b in 0..<batch {
-                let dst = packed + (cb &* batch &+ b) &* 128
-                dst.update(from: x + (b &* cols &+ c0), count: width)
-                if width < 128 { (dst + width).update(repeating: 0, count: 128 &- width) }
-            }
-        }
-        return packed
-    }
-
     /// Y[b, r] for r in `range` and every b; xp from `packBlocks`, y (batch, rows).
     func gemm(rows range: Range<Int>, packed xp: UnsafePointer<Float>, batch: Int, y: UnsafeMutablePointer<Float>) {
-        let tileRows = BlockScaledFP8Matrix.gemmTileRows
+        let tileRows = FP8View.gemmTileRows
         let tile = UnsafeMutableRawPointer.allocate(byteCount: tileRows &* 128 &* 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: tileRows &* 128)
         let totals = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: batch &* tileRows)
@@ -46,8 +28,8 @@ extension BlockScaledFP8Matrix {
                 convertTile(firstRow: r0, rowCount: n, c0: cb &* 128, width: width, into: tile)
                 let xb = xp + cb &* batch &* 128
                 // Token chunks small enough that the chunk (16 × 512 B) and the tile stay in L1.
-                for t0 in stride(from: 0, to: batch, by: BlockScaledFP8Matrix.gemmTokenChunk) {
-                    let tokens = t0..<min(batch, t0 &+ BlockScaledFP8Matrix.gemmTokenChunk)
+                for t0 in stride(from: 0, to: batch, by: FP8View.gemmTokenChunk) {
+                    let tokens = t0..<min(batch, t0 &+ FP8View.gemmTokenChunk)
                     for g in stride(from: 0, to: n, by: 3) {
                         var s = SIMD4<Float>()
                         for i in 0..<3 where g &+ i < n { s[i] = scales[((r0 &+ g &+ i) / 128) &* scaleColumns &+ cb] * fp8BlockScaleFactor }
@@ -71,7 +53,7 @@ extension BlockScaledFP8Matrix {
         _ w: UnsafePointer<Float>, scales s: SIMD4<Float>, x: UnsafePointer<Float>, tokens range: Range<Int>,
         width: Int, totals: UnsafeMutablePointer<SIMD8<Float>>, acc: UnsafeMutablePointer<SIMD8<Float>>
     ) {
-        let tileRows = BlockScaledFP8Matrix.gemmTileRows
+        let tileRows = FP8View.gemmTileRows
         let s0 = SIMD8(repeating: s[0]), s1 = SIMD8(repeating: s[1]), s2 = SIMD8(repeating: s[2])
         var b = range.lowerBound
         while b &+ 4 <= range.upperBound {
@@ -92,13 +74,13 @@ extension BlockScaledFP8Matrix {
     private func convertTile(firstRow r0: Int, rowCount n: Int, c0: Int, width: Int, into tile: UnsafeMutablePointer<Float>) {
         let full = width & ~7
         let k = SIMD8<Float>(repeating: fp8ActivationScale)
-        for i in 0..<BlockScaledFP8Matrix.gemmTileRows {
+        for i in 0..<FP8View.gemmTileRows {
             let dst = tile + i &* 128
             guard i < n else {
                 dst.update(repeating: 0, count: 128)
                 continue
             }
-            let src = UnsafePointer(codes + ((r0 &+ i) &* cols &+ c0))
+            let src = codes + ((r0 &+ i) &* cols &+ c0)
             var j = 0
             while j < full {
                 storeLanes(e4m3Fake32(src + j) * k, dst + j)

@@ -1,3 +1,5 @@
+import StrataKernelViews
+
 /// Software prefetch from Swift: LLVM's `llvm.prefetch` intrinsic, reached through its symbol
 /// name (Swift has no prefetch builtin, and clang's `_mm_prefetch` is a macro the importer cannot
 /// see). Compiles to one `prefetcht0` (checked with objdump); it never faults, so any address is

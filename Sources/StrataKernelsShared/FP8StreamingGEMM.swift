@@ -1,3 +1,5 @@
+import StrataKernelViews
+
 /// FP8 small-batch GEMM (batched decode): X (batch, cols) @ W^T -> Y (batch, rows) straight from
 /// the codes, as the GEMV does.
 ///
@@ -11,47 +13,14 @@
 /// Per (token, row) the operations are the GEMV's — the canonical reduction of Lanes.swift with
 /// w = decode·2^-120 and x·2^64 — so results are bit-identical to batch 1 and to the tiled GEMM.
 
-/// Which passes the streaming GEMM uses (`.automatic` everywhere but the side-by-side bench).
-enum StreamingKernel {
-    case automatic, pairs, triples
-
-    /// Whether groups of 4 tokens take 3-row passes at this batch.
-    func usesTriples(batch: Int) -> Bool {
-        self == .triples || (self == .automatic && batch >= BlockScaledFP8Matrix.tripleBatchMin)
-    }
-}
-
-extension BlockScaledFP8Matrix {
-    /// Largest batch the streaming kernel serves; larger batches (prefill) take the tiled GEMM.
-    /// Measured on 8192² (`strata bench kernels --gemm-batches 16,24,32,48,64 --gemm-only`, 2-core
-    /// Zen 3 VM): streaming vs tiled 94 vs 68 GFLOP/s at 24, 99 vs 72 at 32, 94 vs 85 at 48, even
-    /// or behind at 64 (2 threads; 1 thread alike). Steps that mix a few short prompts with decoding
-    /// sequences land in this range.
-    static let streamingBatchLimit = 48
-
+extension FP8View {
     /// Bytes ahead of each row stream that a pass prefetches (one 128-wide block of 2 rows = 4
     /// cache lines per block). Rows of the model's matrices are short (576 codes for SmolLM2), so
     /// the hardware prefetcher restarts often; with the lines requested ≈ 3 rows early, a batch-8
     /// pass over DRAM-resident weights ran 4% faster (paired passes, prefetch on/off alternating).
     static let prefetchDistance = 4096
 
-    /// X (batch, cols) → (batch, stride) x·2^64 (`fp8ActivationScale`, exact), each row
-    /// zero-padded to `stride` = cols rounded up to 8, so every activation load is a full vector.
-    func prescaled(_ x: UnsafePointer<Float>, batch: Int) -> (values: UnsafeMutablePointer<Float>, stride: Int) {
-        let stride = (cols &+ 7) & ~7
-        let out = UnsafeMutableRawPointer.allocate(byteCount: batch &* stride &* 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: batch &* stride)
-        let k = SIMD8(repeating: fp8ActivationScale)
-        for b in 0..<batch {
-            let src = x + b &* cols, dst = out + b &* stride
-            var i = 0
-            while i &+ 8 <= cols { storeLanes(lanes(src + i) * k, dst + i); i &+= 8 }
-            while i < stride { dst[i] = i < cols ? src[i] * fp8ActivationScale : 0; i &+= 1 }
-        }
-        return (out, stride)
-    }
-
-    /// Y[b, r] for r in `range` and every b; x from `prescaled(_:batch:)`, y (batch, rows).
+    /// Y[b, r] for r in `range` and every b; x pre-scaled (x·2^64, rows zero-padded to `stride`), y (batch, rows).
     /// From `tripleBatchMin` tokens on (or with `.triples`), those in whole groups of 4 take 3-row
     /// passes (FP8StreamingTriples.swift) and the other 1–3 `gemmPairs`; otherwise every token
     /// takes `gemmPairs`.
@@ -87,7 +56,7 @@ extension BlockScaledFP8Matrix {
         let w0 = UnsafePointer(codes + r0 &* cols), w1 = UnsafePointer(codes + r1 &* cols)
         let s0 = UnsafePointer(scales + (r0 / 128) &* nb), s1 = UnsafePointer(scales + (r1 / 128) &* nb)
         totals.initialize(repeating: SIMD8(), count: batch &* 2)
-        let ahead = BlockScaledFP8Matrix.prefetchDistance
+        let ahead = FP8View.prefetchDistance
         for cb in 0..<nb {
             let c0 = cb &* 128, width = min(128, cols &- c0)
             let p0 = UnsafeRawPointer(w0 + (c0 &+ ahead)), p1 = UnsafeRawPointer(w1 + (c0 &+ ahead))

@@ -1,3 +1,5 @@
+import StrataKernelViews
+
 /// The streaming GEMM's kernel for larger batches: 3 rows × 4 tokens per pass.
 ///
 /// Batched decode is compute-bound on the decode-and-fma loop, and on the AVX2 machine we measure
@@ -15,11 +17,8 @@
 /// Per (token, row) the operations are the GEMV's (Lanes.swift), so results stay bit-identical
 /// to batch 1 and to every other kernel (FP8LinearTests; the bench also checks both kernels'
 /// outputs bit for bit).
-extension BlockScaledFP8Matrix {
-    /// Smallest batch whose groups of 4 tokens take the 3 × 4 kernel.
-    static let tripleBatchMin = 12
-
-    /// Y[b, r] for r in `range` and every b (batch ≥ 1); x from `prescaled(_:batch:)`.
+extension FP8View {
+    /// Y[b, r] for r in `range` and every b (batch ≥ 1); x pre-scaled.
     /// The range is cut into 3 contiguous thirds and pass k takes row k of each (3 long streams);
     /// the ≤ 2 rows left over take `gemv1` per token.
     func gemmStreamingTriples(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>) {

@@ -1,3 +1,5 @@
+import StrataKernelViews
+
 /// Elementwise kernels: exp, SwiGLU, softmax, argmax. Shapes in comments are row-major.
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +35,7 @@ func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// In place: x[i] ← e^x[i] for i < n, with the accuracy of `exp8`.
-public func vectorExp(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+func vectorExp(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     var i = 0
     while i &+ 8 <= n {
         storeLanes(exp8(lanes(x + i)), x + i)
@@ -47,7 +49,7 @@ public func vectorExp(_ x: UnsafeMutablePointer<Float>, count n: Int) {
 
 /// log Σ e^x[i] over `n` values (n ≥ 1), with the accuracy of `exp8`: max, then 8-lane sums of
 /// e^(x − max). The sampler's per-token normalizer (a 100k-entry vocab in ≈ 30 µs).
-public func vectorLogSumExp(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+func vectorLogSumExp(_ x: UnsafePointer<Float>, count n: Int) -> Float {
     let m = maxValue(x, count: n)
     guard m.isFinite else { return m }
     let mv = SIMD8(repeating: m)
@@ -64,7 +66,7 @@ public func vectorLogSumExp(_ x: UnsafePointer<Float>, count n: Int) -> Float {
 }
 
 /// SwiGLU gate: gate (n,) ← silu(gate) · up = gate / (1 + e^−gate) · up.
-public func siluMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
+func siluMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
     var i = 0
     while i &+ 8 <= n {
         let g = lanes(gate + i)
@@ -79,7 +81,7 @@ public func siluMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Flo
 }
 
 /// In-place softmax over `n` values: x ← e^(x − max) / Σ e^(x − max).
-public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     guard n > 0 else { return }
     let m = SIMD8(repeating: maxValue(x, count: n))
     var s = SIMD8<Float>()
@@ -122,7 +124,7 @@ func maxValue(_ x: UnsafePointer<Float>, count n: Int) -> Float {
 }
 
 /// Index of the largest value (first on ties); 0 for n ≤ 1.
-public func argmax(_ x: UnsafePointer<Float>, count n: Int) -> Int {
+func argmax(_ x: UnsafePointer<Float>, count n: Int) -> Int {
     guard n > 1 else { return 0 }
     let best = maxValue(x, count: n)
     for i in 0..<n where x[i] == best { return i }

@@ -1,3 +1,5 @@
+import StrataKernelViews
+
 /// Register-blocked f32 dot-product micro-kernels for the GEMMs: 3 weight rows × T tokens, one
 /// 8-lane accumulator per (token, row), each a single fma chain over the vectors in order — the
 /// `acc` loop of the canonical reduction (Lanes.swift).

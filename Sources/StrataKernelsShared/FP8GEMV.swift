@@ -1,13 +1,12 @@
+import StrataKernelViews
+
 /// FP8 GEMV for decode: W (rows, cols) E4M3 @ x (cols,) -> y (rows,).
 ///
 /// Bandwidth-bound: every weight byte is read once per token. Each pass streams 4 rows against one
 /// load of x, building f32 weights in registers with 3 integer ops per 8 codes (`e4m3Fake32`);
 /// the reduction order is the canonical one of Lanes.swift, shared with the GEMM.
-extension BlockScaledFP8Matrix {
-    /// Rows of one GEMV pass.
-    static let gemvRowsPerPass = 4
-
-    /// y[r] for r in `range`; x (cols,) from `prescaled(_:batch:)` (x·2^64), y (rows,).
+extension FP8View {
+    /// y[r] for r in `range`; x (cols,) pre-scaled (x·2^64), y (rows,).
     ///
     /// The range is cut into 4 contiguous quarters and pass k takes row k of each, so the four
     /// row streams each walk one long contiguous stretch of memory (the hardware prefetcher sees 4

@@ -1,0 +1,52 @@
+import StrataKernelViews
+
+#if STRATA_ISA_AVX512
+let compiledISA = KernelISA.avx512
+#elseif STRATA_ISA_AVX2
+let compiledISA = KernelISA.avx2
+#else
+let compiledISA = KernelISA.generic
+#endif
+
+/// This module's kernels. The same source is compiled once per ISA (Package.swift gives each
+/// module its `-march` and its `STRATA_ISA_*` condition); StrataKernels picks one set at run time.
+public let kernelSet = KernelSet(
+    isa: compiledISA,
+    fp8Gemv: { w, range, x, y in w.gemv(rows: range, x: x, y: y) },
+    fp8GemmStreaming: { w, range, x, stride, batch, y, kernel in
+        w.gemmStreaming(rows: range, x: x, stride: stride, batch: batch, y: y, kernel: kernel)
+    },
+    fp8GemmTiled: { w, range, xp, batch, y in w.gemm(rows: range, packed: xp, batch: batch, y: y) },
+    f16Gemv: { w, range, x, y in w.gemv(rows: range, x: x, y: y) },
+    f16Rows: { w, range, x, batch, y in w.rows(range, x: x, batch: batch, y: y) },
+    f32Rows: { w, range, x, batch, y in w.rows(range, x: x, batch: batch, y: y) },
+    f16FromF32: { src, dst, n in f16FromF32(src, dst, count: n) },
+    attend: { shape, token, kv, q, keys, values, scores, out in
+        attend(shape, token: token, kvHeads: kv, q: q, keys: keys, values: values, scores: scores, out: out)
+    },
+    rmsNorm: { x, weight, n, eps, out in rmsNorm(x, weight: weight, count: n, eps: eps, into: out) },
+    applyRotaryHalf: { x, heads, headDim, cos, sin in applyRotaryHalf(x, heads: heads, headDim: headDim, cos: cos, sin: sin) },
+    vectorExp: { x, n in vectorExp(x, count: n) },
+    vectorLogSumExp: { x, n in vectorLogSumExp(x, count: n) },
+    siluMul: { gate, up, n in siluMul(gate, up, count: n) },
+    softmax: { x, n in softmax(x, count: n) },
+    argmax: { x, n in argmax(x, count: n) },
+    readSum: { p, n in readSum(p, count: n) }
+)
+
+/// Σ p[0..<count], count a multiple of 64: 4 independent 16-lane accumulators (one AVX-512
+/// register, two AVX2 ones each).
+func readSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+    let r = UnsafeRawPointer(p)
+    var i = 0
+    while i < count {
+        a0 += r.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+        a1 += r.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self)
+        a2 += r.loadUnaligned(fromByteOffset: (i &+ 32) &* 4, as: SIMD16<Float>.self)
+        a3 += r.loadUnaligned(fromByteOffset: (i &+ 48) &* 4, as: SIMD16<Float>.self)
+        i &+= 64
+    }
+    let v = (a0 + a1) + (a2 + a3)
+    return laneSum(v.lowHalf + v.highHalf)
+}
