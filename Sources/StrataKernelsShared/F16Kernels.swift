@@ -1,8 +1,8 @@
 import StrataKernelViews
 
 /// f16 linears (the embedding and output head): f16 → f32 is exact, so every path computes the
-/// f32 dot product of the f16 values in `rowDot`'s order — two 8-lane fma chains over 16-value
-/// pieces, one more 8-value piece into the first, the same lane tree, then a scalar tail.
+/// f32 dot product of the f16 values in `rowDot`'s order — a 16-lane fma chain over 16-value
+/// pieces, one more 8-value piece into lanes 0–7, the same lane tree, then a scalar tail.
 
 extension F16View {
 
@@ -39,72 +39,80 @@ extension F16View {
     private func dot4(_ r: Int, spread: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let n = cols, step = spread &* n
         let w0 = values + r &* n, w1 = w0 + step, w2 = w1 + step, w3 = w2 + step
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         var i = 0
         while i &+ 16 <= n {
-            let j = i &+ 8
-            let xa = lanes(x + i), xb = lanes(x + j)
-            a0.addProduct(f16Lanes(w0 + i), xa); b0.addProduct(f16Lanes(w0 + j), xb)
-            a1.addProduct(f16Lanes(w1 + i), xa); b1.addProduct(f16Lanes(w1 + j), xb)
-            a2.addProduct(f16Lanes(w2 + i), xa); b2.addProduct(f16Lanes(w2 + j), xb)
-            a3.addProduct(f16Lanes(w3 + i), xa); b3.addProduct(f16Lanes(w3 + j), xb)
+            let xv = lanes16(x + i)
+            a0.addProduct(f16Lanes16(w0 + i), xv); a1.addProduct(f16Lanes16(w1 + i), xv)
+            a2.addProduct(f16Lanes16(w2 + i), xv); a3.addProduct(f16Lanes16(w3 + i), xv)
             i &+= 16
         }
         if i &+ 8 <= n {
             let xa = lanes(x + i)
-            a0.addProduct(f16Lanes(w0 + i), xa); a1.addProduct(f16Lanes(w1 + i), xa)
-            a2.addProduct(f16Lanes(w2 + i), xa); a3.addProduct(f16Lanes(w3 + i), xa)
+            a0.lowHalf.addProduct(f16Lanes(w0 + i), xa); a1.lowHalf.addProduct(f16Lanes(w1 + i), xa)
+            a2.lowHalf.addProduct(f16Lanes(w2 + i), xa); a3.lowHalf.addProduct(f16Lanes(w3 + i), xa)
             i &+= 8
         }
-        y[r] = f16Finish(a0, b0, w0, x, from: i, n)
-        y[r &+ spread] = f16Finish(a1, b1, w1, x, from: i, n)
-        y[r &+ 2 &* spread] = f16Finish(a2, b2, w2, x, from: i, n)
-        y[r &+ 3 &* spread] = f16Finish(a3, b3, w3, x, from: i, n)
+        y[r] = f16Finish(a0, w0, x, from: i, n)
+        y[r &+ spread] = f16Finish(a1, w1, x, from: i, n)
+        y[r &+ 2 &* spread] = f16Finish(a2, w2, x, from: i, n)
+        y[r &+ 3 &* spread] = f16Finish(a3, w3, x, from: i, n)
     }
 
-    /// W[r] · x, `rowDot`'s operations.
+    /// W[r] · x: 16 lanes (lane l sums columns ≡ l mod 16 in order; one AVX-512 register, two
+    /// AVX2 ones), an 8-value remainder into lanes 0–7, the lane tree, then the scalar tail.
     func rowDot(_ r: Int, x: UnsafePointer<Float>) -> Float {
         let n = cols, w = values + r &* n
-        var a = SIMD8<Float>(), b = SIMD8<Float>()
+        var a = SIMD16<Float>()
         var i = 0
         while i &+ 16 <= n {
-            a.addProduct(f16Lanes(w + i), lanes(x + i)); b.addProduct(f16Lanes(w + (i &+ 8)), lanes(x + (i &+ 8)))
+            a.addProduct(f16Lanes16(w + i), lanes16(x + i))
             i &+= 16
         }
-        if i &+ 8 <= n { a.addProduct(f16Lanes(w + i), lanes(x + i)); i &+= 8 }
-        return f16Finish(a, b, w, x, from: i, n)
+        if i &+ 8 <= n { a.lowHalf.addProduct(f16Lanes(w + i), lanes(x + i)); i &+= 8 }
+        return f16Finish(a, w, x, from: i, n)
     }
 
-    /// Row r against tokens x (4, cols) → y[t·rows + r]: 8 accumulators (4 tokens × `rowDot`'s
-    /// two chains) + 2 converted weight vectors + 1 activation = 11 ymm registers.
+    /// Row r against tokens x (4, cols) → y[t·rows + r]: 4 accumulators (`rowDot`'s 16 lanes per
+    /// token) + 1 converted weight vector + 1 activation (AVX2: 12 of 16 ymm registers).
     @inline(__always)
     private func dot1x4(_ r: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let n = cols, w = values + r &* n
         let x0 = x, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n
-        var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var a2 = SIMD8<Float>(), b2 = SIMD8<Float>(), a3 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         var i = 0
         while i &+ 16 <= n {
-            let j = i &+ 8
-            let va = f16Lanes(w + i), vb = f16Lanes(w + j)
-            a0.addProduct(va, lanes(x0 + i)); b0.addProduct(vb, lanes(x0 + j))
-            a1.addProduct(va, lanes(x1 + i)); b1.addProduct(vb, lanes(x1 + j))
-            a2.addProduct(va, lanes(x2 + i)); b2.addProduct(vb, lanes(x2 + j))
-            a3.addProduct(va, lanes(x3 + i)); b3.addProduct(vb, lanes(x3 + j))
+            let v = f16Lanes16(w + i)
+            a0.addProduct(v, lanes16(x0 + i)); a1.addProduct(v, lanes16(x1 + i))
+            a2.addProduct(v, lanes16(x2 + i)); a3.addProduct(v, lanes16(x3 + i))
             i &+= 16
         }
         if i &+ 8 <= n {
             let va = f16Lanes(w + i)
-            a0.addProduct(va, lanes(x0 + i)); a1.addProduct(va, lanes(x1 + i))
-            a2.addProduct(va, lanes(x2 + i)); a3.addProduct(va, lanes(x3 + i))
+            a0.lowHalf.addProduct(va, lanes(x0 + i)); a1.lowHalf.addProduct(va, lanes(x1 + i))
+            a2.lowHalf.addProduct(va, lanes(x2 + i)); a3.lowHalf.addProduct(va, lanes(x3 + i))
             i &+= 8
         }
-        y[r] = f16Finish(a0, b0, w, x0, from: i, n)
-        y[rows &+ r] = f16Finish(a1, b1, w, x1, from: i, n)
-        y[2 &* rows &+ r] = f16Finish(a2, b2, w, x2, from: i, n)
-        y[3 &* rows &+ r] = f16Finish(a3, b3, w, x3, from: i, n)
+        y[r] = f16Finish(a0, w, x0, from: i, n)
+        y[rows &+ r] = f16Finish(a1, w, x1, from: i, n)
+        y[2 &* rows &+ r] = f16Finish(a2, w, x2, from: i, n)
+        y[3 &* rows &+ r] = f16Finish(a3, w, x3, from: i, n)
     }
+}
+
+/// 16 f16 values as f32 (exact; one vcvtph2ps zmm with AVX-512, two ymm with F16C).
+@inline(__always)
+func f16Lanes16(_ p: UnsafePointer<Float16>) -> SIMD16<Float> {
+    let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float16>.self)
+    var f = SIMD16<Float>()
+    for k in 0..<16 { f[k] = Float(h[k]) }
+    return f
+}
+
+/// 16 floats at `p`.
+@inline(__always)
+func lanes16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
 }
 
 /// 8 f16 values as f32 (exact). Per-lane conversion compiles to one vcvtph2ps (the SIMD
@@ -117,13 +125,11 @@ func f16Lanes(_ p: UnsafePointer<Float16>) -> SIMD8<Float> {
     return f
 }
 
-/// `rowDot`'s ending: accumulators summed by the same lane tree, then the scalar tail from `i`.
+/// `rowDot`'s ending: the 16 lanes summed by the fixed tree (`laneSum16`), then the scalar tail
+/// from `i`.
 @inline(__always)
-func f16Finish(_ acc0: SIMD8<Float>, _ acc1: SIMD8<Float>, _ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float>, from i: Int, _ n: Int) -> Float {
-    let v = acc0 + acc1
-    let h = v.lowHalf + v.highHalf
-    let q = h.lowHalf + h.highHalf
-    var s = q[0] + q[1]
+func f16Finish(_ acc: SIMD16<Float>, _ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float>, from i: Int, _ n: Int) -> Float {
+    var s = laneSum16(acc)
     var i = i
     while i < n { s.addProduct(Float(a[i]), b[i]); i &+= 1 }
     return s
