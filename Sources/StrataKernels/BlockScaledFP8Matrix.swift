@@ -132,10 +132,9 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     public var view: FP8View { FP8View(codes: codes, scales: scales, rows: rows, cols: cols) }
 
     /// X (batch, cols) → (batch, stride) x·2^64 (the kernels' activation pre-scale, exact), each
-    /// row zero-padded to `stride` = cols rounded up to 16, so every activation load is a full
-    /// 16-lane vector (the canonical FP8 reduction's ragged vector is zero-padded).
+    /// row zero-padded to `stride` = cols rounded up to 8, so every activation load is a full vector.
     func prescaled(_ x: UnsafePointer<Float>, batch: Int) -> (values: UnsafeMutablePointer<Float>, stride: Int) {
-        let stride = (cols &+ 15) & ~15
+        let stride = (cols &+ 7) & ~7
         let out = UnsafeMutableRawPointer.allocate(byteCount: batch &* stride &* 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: batch &* stride)
         let k = SIMD8(repeating: FP8View.activationScale)
@@ -190,7 +189,7 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
 
     /// Scalar reference: per 128-wide block, sum decode(code)·x in f32, then scale once per block.
-    /// Same value as `forward` up to f32 rounding (the fast kernels sum in 16 lanes).
+    /// Same value as `forward` up to f32 rounding (the fast kernels sum in 8 lanes).
     public func referenceRowDot(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
         var total: Float = 0
         let row = codes + r * cols

@@ -3,7 +3,7 @@ import StrataKernelViews
 /// FP8 small-batch GEMM (batched decode): X (batch, cols) @ W^T -> Y (batch, rows) straight from
 /// the codes, as the GEMV does.
 ///
-/// Each pass decodes 2 rows' codes in registers (`e4m3Fake32`, 3 integer ops per vector) and
+/// Each pass decodes 2 rows' codes in registers (`e4m3Fake32`, 3 integer ops per 8 codes) and
 /// multiplies them into the tokens, so the weights stream from memory in 2 long contiguous runs
 /// (the GEMV has 4); from `tripleBatchMin` tokens on, 3 rows × 4 tokens (FP8StreamingTriples.swift).
 /// The tiled GEMM (FP8GEMM.swift) instead gathers 128-byte pieces of 24 rows per tile: the hardware prefetcher cannot follow 24 short streams, and a
@@ -36,7 +36,7 @@ extension FP8View {
     /// `gemmStreaming` in 2-row passes: the range is cut into 2 contiguous halves and pass k takes
     /// row k of each (2 long streams). y (batch, rows) with row stride `rows`.
     func gemmPairs(rows range: Range<Int>, x: UnsafePointer<Float>, stride: Int, batch: Int, y: UnsafeMutablePointer<Float>) {
-        let totals = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: batch &* 2)
+        let totals = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: batch &* 2)
         defer { totals.deallocate() }
         let h = range.count / 2, lo = range.lowerBound
         for k in 0..<h { streamPair(lo &+ k, lo &+ h &+ k, x: x, stride: stride, batch: batch, totals: totals, y: y) }
@@ -50,98 +50,83 @@ extension FP8View {
     @inline(__always)
     private func streamPair(
         _ r0: Int, _ r1: Int, x: UnsafePointer<Float>, stride: Int, batch: Int,
-        totals: UnsafeMutablePointer<SIMD16<Float>>, y: UnsafeMutablePointer<Float>
+        totals: UnsafeMutablePointer<SIMD8<Float>>, y: UnsafeMutablePointer<Float>
     ) {
-        typealias V = FP8GemmVector
         let nb = scaleColumns
-        let w0 = codes + r0 &* cols, w1 = codes + r1 &* cols
-        let s0 = scales + (r0 / 128) &* nb, s1 = scales + (r1 / 128) &* nb
-        totals.initialize(repeating: SIMD16(), count: batch &* 2)
+        let w0 = UnsafePointer(codes + r0 &* cols), w1 = UnsafePointer(codes + r1 &* cols)
+        let s0 = UnsafePointer(scales + (r0 / 128) &* nb), s1 = UnsafePointer(scales + (r1 / 128) &* nb)
+        totals.initialize(repeating: SIMD8(), count: batch &* 2)
         let ahead = FP8View.prefetchDistance
         for cb in 0..<nb {
             let c0 = cb &* 128, width = min(128, cols &- c0)
             let p0 = UnsafeRawPointer(w0 + (c0 &+ ahead)), p1 = UnsafeRawPointer(w1 + (c0 &+ ahead))
             prefetch(p0); prefetch(p0 + 64); prefetch(p1); prefetch(p1 + 64)
-            let k0 = s0[cb] * fp8BlockScaleFactor, k1 = s1[cb] * fp8BlockScaleFactor
-            for half in 0..<V.halves {
-                let o = half &* V.scalarCount
-                var b = 0
-                while b &+ 4 <= batch {
-                    stream2x4(V.self, w0 + c0, w1 + c0, x + (b &* stride &+ c0), xStride: stride, width: width, offset: o,
-                              into: totals + b &* 2, k0, k1)
-                    b &+= 4
-                }
-                while b < batch {
-                    stream2x1(V.self, w0 + c0, w1 + c0, x + (b &* stride &+ c0), width: width, offset: o, into: totals + b &* 2, k0, k1)
-                    b &+= 1
-                }
+            let k0 = SIMD8(repeating: s0[cb] * fp8BlockScaleFactor), k1 = SIMD8(repeating: s1[cb] * fp8BlockScaleFactor)
+            var b = 0
+            while b &+ 4 <= batch {
+                stream2x4(w0 + c0, w1 + c0, x + (b &* stride &+ c0), xStride: stride, width: width,
+                          into: totals + b &* 2, k0, k1)
+                b &+= 4
+            }
+            while b < batch {
+                stream2x1(w0 + c0, w1 + c0, x + (b &* stride &+ c0), width: width, into: totals + b &* 2, k0, k1)
+                b &+= 1
             }
         }
         for b in 0..<batch {
             let t = totals + b &* 2, out = y + b &* rows
-            out[r0] = laneSum16(t[0]); out[r1] = laneSum16(t[1])
+            out[r0] = laneSum(t[0]); out[r1] = laneSum(t[1])
         }
     }
 }
 
-/// The codes of one vector (lanes `offset ..< offset + V.count` of the 16-column vector at `j`)
-/// of a row with `width` columns in its block: full, partial, or none past the ragged end.
+/// One 128-wide block of 2 rows' codes × 4 tokens: 8 accumulators + 2 decoded weights + 4
+/// activations + the decode mask = 15 ymm registers (3 rows × 4 tokens needs 20 and spills).
+/// t (4, 2): t[token·2 + i] = fma(acc(token, i), k_i, t[token·2 + i]). x rows are zero-padded
+/// past the matrix's columns; the ragged codes are read partially.
 @inline(__always)
-func codeVector<V: FP8Vector>(_ w: UnsafePointer<UInt8>, column c: Int, width: Int) -> V {
-    let n = width &- c
-    return n >= V.scalarCount ? V.fake32(w + c) : V.fake32Partial(w + c, max(n, 0))
-}
-
-/// One 128-wide block of 2 rows' codes × 4 tokens, lanes `offset ..< offset + V.count` of each
-/// 16-column vector: 8 accumulators + 2 decoded weights + 4 activations (+ the decode mask) =
-/// 15 registers. t (4, 2) 16-lane totals: t[token·2 + i] = fma(acc(token, i), k_i, t[…]) on the
-/// lanes computed. x rows are zero-padded past the matrix's columns to a multiple of 16.
-@inline(__always)
-private func stream2x4<V: FP8Vector>(
-    _: V.Type, _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, xStride: Int, width: Int,
-    offset o: Int, into t: UnsafeMutablePointer<SIMD16<Float>>, _ k0: Float, _ k1: Float
+private func stream2x4(
+    _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, xStride: Int, width: Int,
+    into t: UnsafeMutablePointer<SIMD8<Float>>, _ k0: SIMD8<Float>, _ k1: SIMD8<Float>
 ) {
     let x0 = x, x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride
-    var a00 = V(), a01 = V(), a10 = V(), a11 = V(), a20 = V(), a21 = V(), a30 = V(), a31 = V()
+    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
+    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
     var j = 0
-    while j &+ 16 <= width {
-        let c = j &+ o
-        let v0 = V.fake32(w0 + c), v1 = V.fake32(w1 + c)
-        let y0 = V.load(x0 + c), y1 = V.load(x1 + c), y2 = V.load(x2 + c), y3 = V.load(x3 + c)
+    while j &+ 8 <= width {
+        let v0 = e4m3Fake32(w0 + j), v1 = e4m3Fake32(w1 + j)
+        let y0 = lanes(x0 + j), y1 = lanes(x1 + j), y2 = lanes(x2 + j), y3 = lanes(x3 + j)
         a00.addProduct(v0, y0); a01.addProduct(v1, y0); a10.addProduct(v0, y1); a11.addProduct(v1, y1)
         a20.addProduct(v0, y2); a21.addProduct(v1, y2); a30.addProduct(v0, y3); a31.addProduct(v1, y3)
-        j &+= 16
+        j &+= 8
     }
     if j < width {
-        let c = j &+ o
-        let v0: V = codeVector(w0, column: c, width: width), v1: V = codeVector(w1, column: c, width: width)
-        let y0 = V.load(x0 + c), y1 = V.load(x1 + c), y2 = V.load(x2 + c), y3 = V.load(x3 + c)
+        let n = width &- j
+        let v0 = e4m3Fake32Partial(w0 + j, n), v1 = e4m3Fake32Partial(w1 + j, n)
+        let y0 = lanes(x0 + j), y1 = lanes(x1 + j), y2 = lanes(x2 + j), y3 = lanes(x3 + j)
         a00.addProduct(v0, y0); a01.addProduct(v1, y0); a10.addProduct(v0, y1); a11.addProduct(v1, y1)
         a20.addProduct(v0, y2); a21.addProduct(v1, y2); a30.addProduct(v0, y3); a31.addProduct(v1, y3)
     }
-    accumulate(a00, scale: k0, into: t, offset: o); accumulate(a01, scale: k1, into: t + 1, offset: o)
-    accumulate(a10, scale: k0, into: t + 2, offset: o); accumulate(a11, scale: k1, into: t + 3, offset: o)
-    accumulate(a20, scale: k0, into: t + 4, offset: o); accumulate(a21, scale: k1, into: t + 5, offset: o)
-    accumulate(a30, scale: k0, into: t + 6, offset: o); accumulate(a31, scale: k1, into: t + 7, offset: o)
+    t[0].addProduct(a00, k0); t[1].addProduct(a01, k1); t[2].addProduct(a10, k0); t[3].addProduct(a11, k1)
+    t[4].addProduct(a20, k0); t[5].addProduct(a21, k1); t[6].addProduct(a30, k0); t[7].addProduct(a31, k1)
 }
 
-/// One 128-wide block of 2 rows' codes × 1 token (batch remainders), lanes as in `stream2x4`.
+/// One 128-wide block of 2 rows' codes × 1 token (batch remainders).
 @inline(__always)
-private func stream2x1<V: FP8Vector>(
-    _: V.Type, _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, width: Int,
-    offset o: Int, into t: UnsafeMutablePointer<SIMD16<Float>>, _ k0: Float, _ k1: Float
+private func stream2x1(
+    _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, width: Int,
+    into t: UnsafeMutablePointer<SIMD8<Float>>, _ k0: SIMD8<Float>, _ k1: SIMD8<Float>
 ) {
-    var a0 = V(), a1 = V()
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
     var j = 0
-    while j &+ 16 <= width {
-        let c = j &+ o, y = V.load(x + c)
-        a0.addProduct(V.fake32(w0 + c), y); a1.addProduct(V.fake32(w1 + c), y)
-        j &+= 16
+    while j &+ 8 <= width {
+        let y = lanes(x + j)
+        a0.addProduct(e4m3Fake32(w0 + j), y); a1.addProduct(e4m3Fake32(w1 + j), y)
+        j &+= 8
     }
     if j < width {
-        let c = j &+ o, y = V.load(x + c)
-        let v0: V = codeVector(w0, column: c, width: width), v1: V = codeVector(w1, column: c, width: width)
-        a0.addProduct(v0, y); a1.addProduct(v1, y)
+        let n = width &- j, y = lanes(x + j)
+        a0.addProduct(e4m3Fake32Partial(w0 + j, n), y); a1.addProduct(e4m3Fake32Partial(w1 + j, n), y)
     }
-    accumulate(a0, scale: k0, into: t, offset: o); accumulate(a1, scale: k1, into: t + 1, offset: o)
+    t[0].addProduct(a0, k0); t[1].addProduct(a1, k1)
 }

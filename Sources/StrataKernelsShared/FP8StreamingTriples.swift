@@ -6,8 +6,7 @@ import StrataKernelViews
 /// (2-core AMD Zen 3 VM, no PMU) that loop runs at about half the fma ports' rate: loads and the
 /// decode's shuffles/shifts per fma are what it pays for. 2 rows × 4 tokens costs 2 code loads +
 /// 2 decodes + 4 activation loads per 8 fmas; 3 rows × 4 tokens 3 + 3 + 4 per 12. 12
-/// accumulators, 3 decoded weights and 1 activation take all 16 ymm registers (AVX2 runs the 16
-/// canonical lanes as two 8-lane halves; AVX-512 one 16-lane pass in 16 of its 32 registers).
+/// accumulators, 3 decoded weights and 1 activation take all 16 ymm registers.
 ///
 /// Measured side by side (`strata bench kernels`, line `streaming_3x4_vs_2x4`: passes of the two
 /// kernels alternate on one 8192×8192 weight, median of per-pair time ratios; > 1 = 3×4 faster):
@@ -37,29 +36,24 @@ extension FP8View {
     @inline(__always)
     private func streamTriple(_ r0: Int, _ r1: Int, _ r2: Int, x: UnsafePointer<Float>, stride: Int, batch: Int,
                               y: UnsafeMutablePointer<Float>) {
-        typealias V = FP8GemmVector
         let nb = scaleColumns
-        let w0 = codes + r0 &* cols, w1 = codes + r1 &* cols, w2 = codes + r2 &* cols
-        let s0 = scales + (r0 / 128) &* nb, s1 = scales + (r1 / 128) &* nb, s2 = scales + (r2 / 128) &* nb
-        // 16-lane running totals of 3 rows × 4 tokens, token-major (t0r0, t0r1, t0r2, t1r0, …).
-        let t = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: 12)
-        defer { t.deallocate() }
+        let w0 = UnsafePointer(codes + r0 &* cols), w1 = UnsafePointer(codes + r1 &* cols), w2 = UnsafePointer(codes + r2 &* cols)
+        let s0 = UnsafePointer(scales + (r0 / 128) &* nb), s1 = UnsafePointer(scales + (r1 / 128) &* nb)
+        let s2 = UnsafePointer(scales + (r2 / 128) &* nb)
         var b = 0
         while b &+ 4 <= batch {
-            t.initialize(repeating: SIMD16(), count: 12)
+            var t: Totals12 = (SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8(), SIMD8())
             for cb in 0..<nb {
                 let c0 = cb &* 128, width = min(128, cols &- c0)
-                let k = SIMD3(s0[cb], s1[cb], s2[cb]) * fp8BlockScaleFactor
-                for half in 0..<V.halves {
-                    stream3x4(V.self, w0 + c0, w1 + c0, w2 + c0, x + (b &* stride &+ c0), xStride: stride, width: width,
-                              offset: half &* V.scalarCount, into: t, k)
-                }
+                stream3x4(w0 + c0, w1 + c0, w2 + c0, x + (b &* stride &+ c0), xStride: stride, width: width, into: &t,
+                          SIMD8(repeating: s0[cb] * fp8BlockScaleFactor), SIMD8(repeating: s1[cb] * fp8BlockScaleFactor),
+                          SIMD8(repeating: s2[cb] * fp8BlockScaleFactor))
             }
             let o = y + b &* rows
-            for token in 0..<4 {
-                let out = o + token &* rows, tt = t + token &* 3
-                out[r0] = laneSum16(tt[0]); out[r1] = laneSum16(tt[1]); out[r2] = laneSum16(tt[2])
-            }
+            o[r0] = laneSum(t.0); o[r1] = laneSum(t.1); o[r2] = laneSum(t.2)
+            o[rows &+ r0] = laneSum(t.3); o[rows &+ r1] = laneSum(t.4); o[rows &+ r2] = laneSum(t.5)
+            o[2 &* rows &+ r0] = laneSum(t.6); o[2 &* rows &+ r1] = laneSum(t.7); o[2 &* rows &+ r2] = laneSum(t.8)
+            o[3 &* rows &+ r0] = laneSum(t.9); o[3 &* rows &+ r1] = laneSum(t.10); o[3 &* rows &+ r2] = laneSum(t.11)
             b &+= 4
         }
         // The ≤ 3 tokens left: one row at a time (an inlined 3 × 1 kernel here makes LLVM spill
@@ -72,39 +66,40 @@ extension FP8View {
     }
 }
 
-/// One 128-wide block of 3 rows' codes × 4 tokens, lanes `offset ..< offset + V.count` of each
-/// 16-column vector (x rows zero-padded past the columns to a multiple of 16; ragged codes read
-/// partially): t[token·3 + row] = fma(acc, k[row], t) on those lanes.
+/// Running totals of 3 rows × 4 tokens, token-major: (t0r0, t0r1, t0r2, t1r0, …).
+typealias Totals12 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                      SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+/// One 128-wide block of 3 rows' codes × 4 tokens (x rows zero-padded past the columns; ragged
+/// codes read partially): t<token><row> = fma(acc, k_row, t).
 @inline(__always)
-private func stream3x4<V: FP8Vector>(
-    _: V.Type, _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ w2: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>,
-    xStride: Int, width: Int, offset o: Int, into t: UnsafeMutablePointer<SIMD16<Float>>, _ k: SIMD3<Float>
+private func stream3x4(
+    _ w0: UnsafePointer<UInt8>, _ w1: UnsafePointer<UInt8>, _ w2: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>,
+    xStride: Int, width: Int, into t: inout Totals12, _ k0: SIMD8<Float>, _ k1: SIMD8<Float>, _ k2: SIMD8<Float>
 ) {
     let x0 = x, x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride
-    var a00 = V(), a01 = V(), a02 = V(), a10 = V(), a11 = V(), a12 = V()
-    var a20 = V(), a21 = V(), a22 = V(), a30 = V(), a31 = V(), a32 = V()
+    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
+    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
     // One loop with the ragged block's check inside, on purpose: with a separate tail LLVM hoists
     // the 4 activation loads and spills 4 accumulators to the stack (slower than the 2×4 kernel).
     var j = 0
     while j < width {
-        let c = j &+ o
-        let v0: V = codeVector(w0, column: c, width: width)
-        let v1: V = codeVector(w1, column: c, width: width)
-        let v2: V = codeVector(w2, column: c, width: width)
-        var y = V.load(x0 + c)
+        let n = width &- j
+        let v0 = n >= 8 ? e4m3Fake32(w0 + j) : e4m3Fake32Partial(w0 + j, n)
+        let v1 = n >= 8 ? e4m3Fake32(w1 + j) : e4m3Fake32Partial(w1 + j, n)
+        let v2 = n >= 8 ? e4m3Fake32(w2 + j) : e4m3Fake32Partial(w2 + j, n)
+        var y = lanes(x0 + j)
         a00.addProduct(v0, y); a01.addProduct(v1, y); a02.addProduct(v2, y)
-        y = V.load(x1 + c)
+        y = lanes(x1 + j)
         a10.addProduct(v0, y); a11.addProduct(v1, y); a12.addProduct(v2, y)
-        y = V.load(x2 + c)
+        y = lanes(x2 + j)
         a20.addProduct(v0, y); a21.addProduct(v1, y); a22.addProduct(v2, y)
-        y = V.load(x3 + c)
+        y = lanes(x3 + j)
         a30.addProduct(v0, y); a31.addProduct(v1, y); a32.addProduct(v2, y)
-        j &+= 16
+        j &+= 8
     }
-    accumulate(a00, scale: k[0], into: t, offset: o); accumulate(a01, scale: k[1], into: t + 1, offset: o)
-    accumulate(a02, scale: k[2], into: t + 2, offset: o); accumulate(a10, scale: k[0], into: t + 3, offset: o)
-    accumulate(a11, scale: k[1], into: t + 4, offset: o); accumulate(a12, scale: k[2], into: t + 5, offset: o)
-    accumulate(a20, scale: k[0], into: t + 6, offset: o); accumulate(a21, scale: k[1], into: t + 7, offset: o)
-    accumulate(a22, scale: k[2], into: t + 8, offset: o); accumulate(a30, scale: k[0], into: t + 9, offset: o)
-    accumulate(a31, scale: k[1], into: t + 10, offset: o); accumulate(a32, scale: k[2], into: t + 11, offset: o)
+    t.0.addProduct(a00, k0); t.1.addProduct(a01, k1); t.2.addProduct(a02, k2)
+    t.3.addProduct(a10, k0); t.4.addProduct(a11, k1); t.5.addProduct(a12, k2)
+    t.6.addProduct(a20, k0); t.7.addProduct(a21, k1); t.8.addProduct(a22, k2)
+    t.9.addProduct(a30, k0); t.10.addProduct(a31, k1); t.11.addProduct(a32, k2)
 }

@@ -1,28 +1,22 @@
 import StrataKernelViews
 
-/// SIMD building blocks of the linear kernels, so that every kernel of a weight kind performs
-/// literally the same floating-point operations for a row (the batch-invariance contract), and
-/// every ISA variant too (the same source, explicit fma, fixed trees).
+/// SIMD building blocks shared by the GEMV and GEMM kernels, so that both perform literally the
+/// same floating-point operations for a row (the batch-invariance contract).
 ///
-/// The canonical reduction of one FP8 output `y[r] = Σ_c W[r, c]·x[c]` (GEMV, streaming and tiled
-/// GEMMs), 16 lanes — one AVX-512 register, two AVX2 ones, four SSE/NEON ones:
+/// The canonical reduction of one output `y[r] = Σ_c W[r, c]·x[c]`, used by every linear kernel:
 ///
-///     total = 0 (16 lanes)
-///     for each 128-wide column block cb:
-///         acc = 0 (16 lanes)
-///         for each 16-column vector j of the block, in order: acc = fma(w_j, x_j, acc)
+///     total = 0 (8 lanes)
+///     for each 128-wide column block cb (FP8) / the whole row as one block (f32):
+///         acc = 0 (8 lanes)
+///         for each 8-column vector j of the block, in order: acc = fma(w_j, x_j, acc)
 ///             (a ragged last vector is zero-padded: w = 0, x = 0)
-///         total = fma(acc, splat(scale[cb] · 2^56), total)
-///     y[r] = laneSum16(total)                  (fixed tree: lanes i and i+8 first, then `laneSum`)
-///
-/// Lane l sums the columns ≡ l (mod 16) of each block in order, so a kernel may compute the 16
-/// lanes as two 8-lane halves one after the other (`FP8Vector`, AVX2's register budget) and get
-/// the same bits. The f32 linear and attention keep 8 lanes over the whole row (MicroKernels.swift).
+///         total = fma(acc, splat(scale[cb] · 2^56), total)       (FP8 only; f32 has total = acc)
+///     y[r] = laneSum(total)                                       (fixed tree, see `laneSum`)
 ///
 /// For FP8 every product w_j·x_j is the exact real decode(code)·x·2^-56, formed two ways:
-///   - GEMV and streaming GEMM: w = decode·2^-120 built straight in the f32 bits (`e4m3Fake32`,
-///     3 integer ops, no conversion instruction), x pre-scaled by 2^64 (exact for |x| < 2^64);
-///   - tiled GEMM: w = decode·2^-56 in the converted tile (`e4m3Fake32` × 2^64, exact), x as is.
+///   - GEMV: w = decode·2^-120 built straight in the f32 bits (`e4m3Fake32`, 3 integer ops, no
+///     conversion instruction), x pre-scaled by 2^64 (exact for |x| < 2^64);
+///   - GEMM: w = decode·2^-56 in the converted tile (`e4m3Fake32` × 2^64, exact), x as is.
 /// An fma rounds only the sum, so both give bit-identical accumulators. The power-of-two scaling
 /// changes no rounding unless a block's partial sum falls below 2^-70 in magnitude (f32 subnormal);
 /// block scales must stay below 2^72 (real ones are ≈ amax/448 ≪ 1).
@@ -31,7 +25,7 @@ import StrataKernelViews
 let fp8ActivationScale: Float = 0x1p64
 let fp8BlockScaleFactor: Float = 0x1p56
 
-/// Horizontal sum of 8 lanes in a fixed tree: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
+/// Horizontal sum in a fixed tree: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
 @inline(__always)
 func laneSum(_ v: SIMD8<Float>) -> Float {
     let a = v.lowHalf + v.highHalf
@@ -87,73 +81,9 @@ func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
-/// Horizontal sum of 16 lanes in a fixed tree: lanes i and i+8 first, then `laneSum`.
+/// Horizontal sum of 16 lanes in a fixed tree: lanes i and i+8 first, then `laneSum` (the f16
+/// linear's reduction, F16Kernels.swift).
 @inline(__always)
 func laneSum16(_ v: SIMD16<Float>) -> Float {
     laneSum(v.lowHalf + v.highHalf)
-}
-
-/// A vector of FP8 kernel lanes: all 16 (`SIMD16`) or one half of them (`SIMD8`; `halves` = 2).
-/// Kernels written over `FP8Vector` loop over the halves, each at lane offset `half · count`.
-protocol FP8Vector: SIMD where Scalar == Float {
-    static func load(_ p: UnsafePointer<Float>) -> Self
-    /// Codes at p through `e4m3Fake32` (decode·2^-120).
-    static func fake32(_ p: UnsafePointer<UInt8>) -> Self
-    /// The first n (0 ≤ n < count) codes at p, the rest zero.
-    static func fake32Partial(_ p: UnsafePointer<UInt8>, _ n: Int) -> Self
-    func store(_ p: UnsafeMutablePointer<Float>)
-}
-
-extension FP8Vector {
-    /// Halves of the 16 canonical lanes per vector (1 or 2).
-    static var halves: Int { 16 / scalarCount }
-}
-
-extension SIMD8: FP8Vector where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { lanes(p) }
-    @inline(__always) static func fake32(_ p: UnsafePointer<UInt8>) -> Self { e4m3Fake32(p) }
-    @inline(__always) static func fake32Partial(_ p: UnsafePointer<UInt8>, _ n: Int) -> Self { e4m3Fake32Partial(p, n) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { storeLanes(self, p) }
-}
-
-extension SIMD16: FP8Vector where Scalar == Float {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) static func fake32(_ p: UnsafePointer<UInt8>) -> Self { e4m3Fake32x16(p) }
-    @inline(__always) static func fake32Partial(_ p: UnsafePointer<UInt8>, _ n: Int) -> Self {
-        var b = SIMD16<Int8>()
-        for k in 0..<n { b[k] = Int8(bitPattern: p[k]) }
-        return e4m3Fake32x16(b)
-    }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
-}
-
-/// 16 codes through `e4m3Fake32` (vpmovsxbd zmm, vpslld, vpandd with AVX-512).
-@inline(__always)
-func e4m3Fake32x16(_ p: UnsafePointer<UInt8>) -> SIMD16<Float> {
-    e4m3Fake32x16(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Int8>.self))
-}
-
-@inline(__always)
-func e4m3Fake32x16(_ b: SIMD16<Int8>) -> SIMD16<Float> {
-    var s = SIMD16<Int32>()
-    for k in 0..<16 { s[k] = Int32(b[k]) }
-    let h = (s &<< 20) & SIMD16(repeating: Int32(bitPattern: 0x87FF_FFFF))
-    var f = SIMD16<Float>()
-    for k in 0..<16 { f[k] = Float(bitPattern: UInt32(bitPattern: h[k])) }
-    return f
-}
-
-/// The vector the FP8 GEMMs' register-blocked kernels use: all 16 lanes where 32 registers hold
-/// a 3×4 block of them (AVX-512), else 8-lane halves (AVX2's 16 registers; the baseline).
-#if STRATA_ISA_AVX512
-typealias FP8GemmVector = SIMD16<Float>
-#else
-typealias FP8GemmVector = SIMD8<Float>
-#endif
-
-/// Lanes [offset, offset + V.count) of a 16-lane total in memory: t = fma(a, splat(k), t).
-@inline(__always)
-func accumulate<V: FP8Vector>(_ a: V, scale k: Float, into total: UnsafeMutablePointer<SIMD16<Float>>, offset: Int) {
-    let p = UnsafeMutableRawPointer(total).assumingMemoryBound(to: Float.self) + offset
-    V.load(p).addingProduct(a, V(repeating: k)).store(p)
 }

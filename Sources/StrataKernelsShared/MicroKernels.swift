@@ -1,22 +1,22 @@
 import StrataKernelViews
 
-/// Register-blocked f32 dot-product micro-kernels of the f32 linear: 3 weight rows × T tokens, one
+/// Register-blocked f32 dot-product micro-kernels for the GEMMs: 3 weight rows × T tokens, one
 /// 8-lane accumulator per (token, row), each a single fma chain over the vectors in order — the
-/// `acc` loop of the f32 reduction (8 lanes over the whole row, then `laneSum`).
+/// `acc` loop of the canonical reduction (Lanes.swift).
 ///
 ///   w    3 rows of `width` floats, row stride `wStride`; with `wTailReadable`, lanes past `width`
 ///        up to the next multiple of 8 are readable zeros (the kernels' zero-padded tiles)
 ///   x    T tokens of `width` floats, token stride `xStride` (ragged last vector zero-padded)
-///   acc  (T, 3) accumulators out, token-major
-///
-/// (The FP8 GEMMs have their own 16-lane kernels: FP8GEMM.swift, FP8StreamingGEMM.swift.)
+///   acc  (T, 3) accumulators out, token-major; or, with `scales`, the FP8 block step
+///        acc[t·stride + i] = fma(block accumulator, splat(scales[i]), acc[t·stride + i])
 
 /// 3 rows × 4 tokens: 12 accumulators + 3 weight vectors + 1 activation = 16 ymm registers;
 /// 7 loads per 12 fmas.
 @inline(__always)
 func micro3x4(
     _ w: UnsafePointer<Float>, wStride: Int, _ x: UnsafePointer<Float>, xStride: Int,
-    width: Int, wTailReadable: Bool, into acc: UnsafeMutablePointer<SIMD8<Float>>
+    width: Int, wTailReadable: Bool, into acc: UnsafeMutablePointer<SIMD8<Float>>,
+    scales: SIMD4<Float>? = nil, accStride: Int = 3
 ) {
     let w0 = w, w1 = w + wStride, w2 = w1 + wStride
     let x0 = x, x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride
@@ -47,6 +47,15 @@ func micro3x4(
         a10.addProduct(v0, y1); a11.addProduct(v1, y1); a12.addProduct(v2, y1)
         a20.addProduct(v0, y2); a21.addProduct(v1, y2); a22.addProduct(v2, y2)
         a30.addProduct(v0, y3); a31.addProduct(v1, y3); a32.addProduct(v2, y3)
+    }
+    if let s = scales {
+        let s0 = SIMD8(repeating: s[0]), s1 = SIMD8(repeating: s[1]), s2 = SIMD8(repeating: s[2])
+        let t0 = acc, t1 = acc + accStride, t2 = t1 + accStride, t3 = t2 + accStride
+        t0[0].addProduct(a00, s0); t0[1].addProduct(a01, s1); t0[2].addProduct(a02, s2)
+        t1[0].addProduct(a10, s0); t1[1].addProduct(a11, s1); t1[2].addProduct(a12, s2)
+        t2[0].addProduct(a20, s0); t2[1].addProduct(a21, s1); t2[2].addProduct(a22, s2)
+        t3[0].addProduct(a30, s0); t3[1].addProduct(a31, s1); t3[2].addProduct(a32, s2)
+        return
     }
     acc[0] = a00; acc[1] = a01; acc[2] = a02
     acc[3] = a10; acc[4] = a11; acc[5] = a12

@@ -70,6 +70,11 @@ import StrataKernels
 
     /// STRATA_ISA: a name, refused when unknown or not runnable here, with what is missing.
     @Test func selectionHonoursAndRefuses() throws {
+        // ops/test reruns these tests under each STRATA_ISA: the whole process must take it.
+        if let forced = ProcessEnvironment.current["STRATA_ISA"] {
+            #expect(Kernels.active.isa.rawValue == forced)
+            print("kernel tests running on the \(Kernels.active.isa.rawValue) variant (STRATA_ISA)")
+        }
         let none = CPUFeatures(flags: [])
         #expect(try Kernels.select(environment: [:], cpu: none).isa == .generic)
         #expect(try Kernels.select(environment: ["STRATA_ISA": "generic"], cpu: .current).isa == .generic)
