@@ -38,6 +38,8 @@ public struct KernelSet: Sendable {
     public let f32Rows: @Sendable (F32View, Range<Int>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
     /// dst[i] = f16(src[i]), round to nearest even.
     public let f16FromF32: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float16>, Int) -> Void
+    /// (f16 values at any alignment, count, out): out[i] = f32(src[i]), exact (checkpoint loading).
+    public let f16ToF32: @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
 
     // Attention: one token × a range of KV heads (see StrataKernels' `causalAttention`).
     /// (shape, token, kv heads, q, keys, values, scores scratch, out)
@@ -55,6 +57,12 @@ public struct KernelSet: Sendable {
     public let softmax: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
     public let argmax: @Sendable (UnsafePointer<Float>, Int) -> Int
 
+    // The FP8 quantizer (load time of any non-FP8 checkpoint).
+    /// (block, rows, cols, row stride) → the block's scale by the MSE search.
+    public let fp8BlockScale: @Sendable (UnsafePointer<Float>, Int, Int, Int) -> Float
+    /// (tile (n, cols) f32, n, cols, first row, codes, scales): rows [first, first+n) quantized.
+    public let fp8QuantizeTile: @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void
+
     /// Σ p[0..<count] (count a multiple of 64), the read-bandwidth probe of `strata bench kernels`:
     /// the same loads the variant's GEMV can issue, no arithmetic to speak of.
     public let readSum: @Sendable (UnsafePointer<Float>, Int) -> Float
@@ -68,6 +76,7 @@ public struct KernelSet: Sendable {
         f16Rows: @escaping @Sendable (F16View, Range<Int>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
         f32Rows: @escaping @Sendable (F32View, Range<Int>, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
         f16FromF32: @escaping @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float16>, Int) -> Void,
+        f16ToF32: @escaping @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void,
         attend: @escaping @Sendable (AttentionShape, Int, Range<Int>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
         rmsNorm: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>) -> Void,
@@ -77,14 +86,17 @@ public struct KernelSet: Sendable {
         siluMul: @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void,
         softmax: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void,
         argmax: @escaping @Sendable (UnsafePointer<Float>, Int) -> Int,
+        fp8BlockScale: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int) -> Float,
+        fp8QuantizeTile: @escaping @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>) -> Void,
         readSum: @escaping @Sendable (UnsafePointer<Float>, Int) -> Float
     ) {
         self.isa = isa
         self.fp8Gemv = fp8Gemv; self.fp8GemmStreaming = fp8GemmStreaming; self.fp8GemmTiled = fp8GemmTiled
-        self.f16Gemv = f16Gemv; self.f16Rows = f16Rows; self.f32Rows = f32Rows; self.f16FromF32 = f16FromF32
+        self.f16Gemv = f16Gemv; self.f16Rows = f16Rows; self.f32Rows = f32Rows; self.f16FromF32 = f16FromF32; self.f16ToF32 = f16ToF32
         self.attend = attend
         self.rmsNorm = rmsNorm; self.applyRotaryHalf = applyRotaryHalf
         self.vectorExp = vectorExp; self.vectorLogSumExp = vectorLogSumExp; self.siluMul = siluMul
         self.softmax = softmax; self.argmax = argmax; self.readSum = readSum
+        self.fp8BlockScale = fp8BlockScale; self.fp8QuantizeTile = fp8QuantizeTile
     }
 }

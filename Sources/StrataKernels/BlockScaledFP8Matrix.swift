@@ -56,23 +56,7 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
 
     private func quantizeTile(_ tile: UnsafeMutablePointer<Float>, firstRow r0: Int, rowCount n: Int) {
-        let rb = r0 / 128
-        for cb in 0..<scaleColumns {
-            let c0 = cb * 128, w = min(128, cols - c0)
-            let scale = Self.blockScale(tile + c0, rows: n, cols: w, stride: cols)
-            scales[rb * scaleColumns + cb] = scale
-            let sv = SIMD8<Float>(repeating: scale)
-            for r in 0..<n {
-                let src = tile + r * cols + c0, dst = codes + (r0 + r) * cols + c0
-                var c = 0
-                while c &+ 8 <= w {
-                    let code = e4m3ClampEncode(lanes(src + c) / sv)   // = E4M3.encode(min(max(x / scale, −448), 448))
-                    for k in 0..<8 { dst[c &+ k] = UInt8(truncatingIfNeeded: code[k]) }
-                    c &+= 8
-                }
-                for c in c..<w { dst[c] = E4M3.encode(min(max(src[c] / scale, -E4M3.max), E4M3.max)) }
-            }
-        }
+        Kernels.active.fp8QuantizeTile(tile, n, cols, r0, codes, scales)
     }
 
     /// Reference decode of rows [start, start+count) to f32.

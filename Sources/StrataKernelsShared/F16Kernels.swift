@@ -147,3 +147,18 @@ func f16FromF32(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float16
     }
     while i < n { dst[i] = Float16(src[i]); i &+= 1 }
 }
+
+/// out[i] = f32(src[i]) for `count` f16 values at a possibly unaligned address (exact; vcvtph2ps
+/// with F16C, software on the baseline).
+func f16ToF32(_ src: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+    let o = UnsafeMutableRawPointer(out)
+    var i = 0
+    while i &+ 16 <= count {
+        let h = src.loadUnaligned(fromByteOffset: i &* 2, as: SIMD16<UInt16>.self)
+        var v = SIMD16<Float>()
+        for k in 0..<16 { v[k] = Float(Float16(bitPattern: h[k])) }
+        o.storeBytes(of: v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+        i &+= 16
+    }
+    for j in i..<count { out[j] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: j &* 2, as: UInt16.self))) }
+}

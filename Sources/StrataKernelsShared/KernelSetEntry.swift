@@ -21,6 +21,7 @@ public let kernelSet = KernelSet(
     f16Rows: { w, range, x, batch, y in w.rows(range, x: x, batch: batch, y: y) },
     f32Rows: { w, range, x, batch, y in w.rows(range, x: x, batch: batch, y: y) },
     f16FromF32: { src, dst, n in f16FromF32(src, dst, count: n) },
+    f16ToF32: { src, n, out in f16ToF32(src, count: n, into: out) },
     attend: { shape, token, kv, q, keys, values, scores, out in
         attend(shape, token: token, kvHeads: kv, q: q, keys: keys, values: values, scores: scores, out: out)
     },
@@ -31,6 +32,10 @@ public let kernelSet = KernelSet(
     siluMul: { gate, up, n in siluMul(gate, up, count: n) },
     softmax: { x, n in softmax(x, count: n) },
     argmax: { x, n in argmax(x, count: n) },
+    fp8BlockScale: { x, rows, cols, stride in fp8BlockScale(x, rows: rows, cols: cols, stride: stride) },
+    fp8QuantizeTile: { tile, n, cols, r0, codes, scales in
+        fp8QuantizeTile(tile, rowCount: n, cols: cols, firstRow: r0, codes: codes, scales: scales)
+    },
     readSum: { p, n in readSum(p, count: n) }
 )
 

@@ -52,6 +52,18 @@ import StrataKernels
         var half = [Float16](repeating: 0, count: 77)
         h.withUnsafeBufferPointer { src in half.withUnsafeMutableBufferPointer { kernels.f16FromF32(src.baseAddress!, $0.baseAddress!, 77) } }
         out += half.map { Float($0) }
+        var widened = [Float](repeating: 0, count: 77)
+        half.withUnsafeBytes { h in widened.withUnsafeMutableBufferPointer { kernels.f16ToF32(h.baseAddress!, 77, $0.baseAddress!) } }
+        out += widened
+        // The quantizer: a 130 × 200 matrix in two row blocks (scale search + encode, ragged edges).
+        let wq = rng.floats(130 * 200).map { $0 * 3 }
+        var codes = [UInt8](repeating: 0, count: 130 * 200), scales = [Float](repeating: 0, count: 4)
+        wq.withUnsafeBufferPointer { q in codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in
+            kernels.fp8QuantizeTile(q.baseAddress!, 128, 200, 0, c.baseAddress!, s.baseAddress!)
+            kernels.fp8QuantizeTile(q.baseAddress! + 128 * 200, 2, 200, 128, c.baseAddress!, s.baseAddress!)
+        } } }
+        out += codes.map { Float($0) } + scales
+        out.append(wq.withUnsafeBufferPointer { kernels.fp8BlockScale($0.baseAddress! + 64, 77, 100, 200) })
         return out
     }
 

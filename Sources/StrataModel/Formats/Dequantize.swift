@@ -1,3 +1,5 @@
+import StrataKernels
+
 // Exact decoders from stored encodings to f32. The ggml block decoders follow ggml-quants.c
 // (`dequantize_row_q8_0/q4_0/q4_1/q5_0/q5_1/q4_K/q5_K/q6_K`) operation for operation, so results are bitwise
 // those of ggml's reference and of gguf-py's `gguf.quants.dequantize` (GGUFCheckpointTests).
@@ -12,18 +14,9 @@ enum FloatDecoder {
         UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: count * 4)
     }
 
-    /// Hardware f16 → f32 conversion (exact).
+    /// f16 → f32 (exact), through the kernels (vcvtph2ps where the CPU has F16C).
     static func f16(_ src: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let o = UnsafeMutableRawPointer(out)
-        var i = 0
-        while i &+ 16 <= count {
-            let h = src.loadUnaligned(fromByteOffset: i &* 2, as: SIMD16<UInt16>.self)
-            var v = SIMD16<Float>()
-            for k in 0..<16 { v[k] = Float(Float16(bitPattern: h[k])) }
-            o.storeBytes(of: v, toByteOffset: i &* 4, as: SIMD16<Float>.self)
-            i &+= 16
-        }
-        for j in i..<count { out[j] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: j &* 2, as: UInt16.self))) }
+        Kernels.active.f16ToF32(src, count, out)
     }
 
     /// bf16 is the top half of an f32.
