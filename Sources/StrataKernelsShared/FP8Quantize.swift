@@ -67,7 +67,12 @@ func blockAbsMax(_ x: UnsafePointer<Float>, rows: Int, cols: Int, stride: Int) -
             m.replace(with: a, where: a .> m)
         }
     }
-    return m.max()
+    // A lane loop, not `m.max()`: that is a stdlib generic specialization, emitted as a weak
+    // symbol by every variant module and merged by the linker into one copy — an AVX-512 one
+    // in the generic kernels (SIGILL under `qemu -cpu Nehalem`; ops/test checks for such symbols).
+    var best: Float = 0
+    for k in 0..<8 where m[k] > best { best = m[k] }
+    return best
 }
 
 /// Σ d² of the block at scale `s`, in the canonical order: lane j of `acc` sums the
