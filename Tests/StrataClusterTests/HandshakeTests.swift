@@ -1,4 +1,5 @@
 import StrataCluster
+import StrataKernels
 import StrataTransport
 import StrataTransportTesting
 import StrataWire
@@ -45,6 +46,9 @@ struct HandshakeTests {
         let info = "processor : 0\nflags\t\t: fpu sse2 avx2 fma f16c avx512f avx512bw avx512_vnni\n"
         #expect(WorkerCapabilities.isa(cpuinfo: info) == "x86_64 avx2 fma f16c avx512f avx512bw avx512_vnni")
         #endif
-        #expect(!WorkerCapabilities.detect(memoryBytes: 1, threads: 1).isa.isEmpty)
+        let isa = WorkerCapabilities.detect(memoryBytes: 1, threads: 1, kernels: .avx2).isa
+        #expect(isa.split(separator: " ").dropFirst().first == "kernels=avx2", "\(isa)")
+        #expect(WorkerCapabilities.kernelVariant(isa: isa) == "avx2")
+        #expect(WorkerCapabilities.kernelVariant(isa: "x86_64 avx2 fma") == nil)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataKernels
 import StrataTestSupport
 import StrataCluster
 import StrataTransport
@@ -192,7 +193,12 @@ struct UpRig {
                json["status"] as? String == "ok", let list = json["workers"] as? [[String: Any]] {
                 let holding = list.filter { ($0["layer_range"] as? String) != "none" && $0["healthy"] as? Bool == true }
                     .compactMap { $0["name"] as? String }
-                if holding.count == stages && (name.map(holding.contains) ?? true) { return true }
+                if holding.count == stages && (name.map(holding.contains) ?? true) {
+                    // Every joined worker says which kernel variant it runs (its Hello, /health).
+                    let variants = list.filter { holding.contains($0["name"] as? String ?? "") }.map { $0["kernel_variant"] as? String }
+                    #expect(variants.allSatisfy { $0 == Kernels.active.isa.rawValue }, "kernel_variant in /health: \(variants)")
+                    return true
+                }
             }
             Thread.sleep(forTimeInterval: 0.5)
         }

@@ -115,6 +115,7 @@ extension Coordinator {
         lock.lock()
         let wasLost = lost.removeValue(forKey: h.workerName) != nil
         lastSeen[h.workerName] = .now
+        kernelVariants[h.workerName] = WorkerCapabilities.kernelVariant(isa: h.capabilities.isa)
         if wasLost { replanRequested = true }
         lock.unlock()
         if wasLost {

@@ -177,7 +177,7 @@ public final class Coordinator: @unchecked Sendable {
                 throw ClusterError.workerFailed(worker: h.workerName, reason: reason)
             }
             try link.send(reply, deadline: .now + .seconds(5))
-            kernelVariants[h.workerName] = WorkerCapabilities.kernelVariant(isa: h.capabilities.isa)
+            lock.lock(); kernelVariants[h.workerName] = WorkerCapabilities.kernelVariant(isa: h.capabilities.isa); lock.unlock()
             logger.info("worker joined", metadata: ["worker": "\(h.workerName)", "isa": "\(h.capabilities.isa)",
                                                      "threads": "\(h.capabilities.threads)"])
             waiting[h.workerName] = nil
