@@ -12,6 +12,10 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     public var scaleRows: Int { (rows + 127) / 128 }
     public var byteCount: Int { rows * cols + scaleRows * scaleColumns * 4 }
 
+    /// What keeps `codes` valid when they are not this matrix's own allocation (a checkpoint's
+    /// memory map); nil when the matrix allocated them.
+    private let codesOwner: AnyObject?
+
     /// Uninitialized storage (codes zero, scales one).
     public init(rows: Int, cols: Int) {
         self.rows = rows
@@ -21,8 +25,25 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
         let ns = ((rows + 127) / 128) * ((cols + 127) / 128)
         scales = .allocate(capacity: ns)
         scales.initialize(repeating: 1, count: ns)
+        codesOwner = nil
     }
-    deinit { codes.deallocate(); scales.deallocate() }
+
+    /// Codes read in place (an FP8 checkpoint's memory map, no copy), kept valid by `owner`;
+    /// scales initialized to one for the caller to fill. The codes must never be written.
+    public init(rows: Int, cols: Int, mappedCodes: UnsafePointer<UInt8>, owner: AnyObject) {
+        self.rows = rows
+        self.cols = cols
+        codes = UnsafeMutablePointer(mutating: mappedCodes)
+        let ns = ((rows + 127) / 128) * ((cols + 127) / 128)
+        scales = .allocate(capacity: ns)
+        scales.initialize(repeating: 1, count: ns)
+        codesOwner = owner
+    }
+
+    deinit {
+        if codesOwner == nil { codes.deallocate() }
+        scales.deallocate()
+    }
 
     /// Quantizes an f32 matrix block by block: scale = the multiple amax/448 · (1 + k/128),
     /// k = 0…16, with the smallest squared reconstruction error (1 for an all-zero block; see

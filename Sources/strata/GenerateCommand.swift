@@ -52,7 +52,8 @@ struct Generate: ParsableCommand {
 func residentBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
           let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-          let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+          // "VmRSS:\t 8741580 kB", but "VmRSS:\t12020380 kB" from 10 GB on: split on any whitespace.
+          let kb = Int(line.split(whereSeparator: { $0.isWhitespace }).dropFirst().first ?? "") else { return 0 }
     return kb * 1024
 }
 

@@ -89,7 +89,9 @@ public struct ModelLoader {
             throw WeightFileError.shapeMismatch(file: t.file, tensor: name, expected: [rows, cols], found: t.shape)
         }
         switch tablePrecision {
-        case .f16: return F16Matrix(rows: rows, cols: cols) { start, count, out in t.dequantizeRows(start, count: count, into: out) }
+        case .f16:
+            defer { t.releasePages() }
+            return F16Matrix(rows: rows, cols: cols) { start, count, out in t.dequantizeRows(start, count: count, into: out) }
         case .f32: return try ModelLoader(source: source, precision: .f32, pool: pool).linear(name, rows, cols)
         case .fp8: return try ModelLoader(source: source, precision: .fp8, pool: pool).linear(name, rows, cols)
         }
@@ -101,6 +103,7 @@ public struct ModelLoader {
     func vector(_ name: String, _ n: Int) throws -> [Float] {
         let t = try source.weights.tensor(name)
         guard t.shape == [n] else { throw WeightFileError.shapeMismatch(file: t.file, tensor: name, expected: [n], found: t.shape) }
+        defer { t.releasePages() }
         return [Float](unsafeUninitializedCapacity: n) { buf, count in
             t.dequantizeRows(0, count: 1, into: buf.baseAddress!)
             count = n
@@ -115,26 +118,34 @@ public struct ModelLoader {
         }
         switch precision {
         case .f32:
+            defer { t.releasePages() }
             let m = F32Matrix(rows: rows, cols: cols)
             t.dequantizeRows(0, count: rows, into: m.values)
             return m
         case .fp8:
             if t.encoding == .e4m3, let s = t.blockScales { return try passThrough(t, scales: s) }
+            defer { t.releasePages() }
             return BlockScaledFP8Matrix(rows: rows, cols: cols, pool: pool) { start, count, out in
                 t.dequantizeRows(start, count: count, into: out)
             }
         }
     }
 
-    /// An FP8 checkpoint tensor, codes and scales copied bit for bit.
+    /// An FP8 checkpoint tensor as it is: the codes read in place from the checkpoint's memory map
+    /// (no copy; the matrix keeps the map alive), the small scale table copied bit for bit.
     func passThrough(_ t: StoredTensor, scales: UnsafeRawBufferPointer) throws -> BlockScaledFP8Matrix {
-        let m = BlockScaledFP8Matrix(rows: t.rows, cols: t.cols)
+        let codes = t.bytes.bindMemory(to: UInt8.self).baseAddress!
+        let m = if let owner = t.owner, t.rowOrder == .natural {
+            BlockScaledFP8Matrix(rows: t.rows, cols: t.cols, mappedCodes: codes, owner: owner)
+        } else {
+            BlockScaledFP8Matrix(rows: t.rows, cols: t.cols)
+        }
         let n = m.scaleRows * m.scaleColumns
         guard scales.count == n * 4, t.bytes.count == t.rows * t.cols else {
             throw WeightFileError.shapeMismatch(file: t.file, tensor: t.name + " (block scales)",
                                                 expected: [m.scaleRows, m.scaleColumns], found: [scales.count / 4])
         }
-        m.codes.update(from: t.bytes.bindMemory(to: UInt8.self).baseAddress!, count: t.rows * t.cols)
+        if m.codes != UnsafeMutablePointer(mutating: codes) { m.codes.update(from: codes, count: t.rows * t.cols) }
         for i in 0..<n { m.scales[i] = scales.loadUnaligned(fromByteOffset: i * 4, as: Float.self) }
         return m
     }
