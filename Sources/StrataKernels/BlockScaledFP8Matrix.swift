@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A weight stored as FP8 E4M3 with one f32 scale per 128×128 block (DeepSeek-V3 layout):
 /// `W[r, c] = decode(codes[r, c]) * scales[r / 128, c / 128]`.
 public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
@@ -41,7 +47,16 @@ public final class BlockScaledFP8Matrix: LinearWeight, @unchecked Sendable {
     }
 
     deinit {
-        if codesOwner == nil { codes.deallocate() }
+        if codesOwner == nil {
+            codes.deallocate()
+        } else {
+            // The map outlives this matrix while other weights use it (a re-shard that moves this
+            // layer away): drop its whole pages from the process now (they stay in the page cache).
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let start = (Int(bitPattern: codes) + page - 1) / page * page
+            let end = (Int(bitPattern: codes) + rows * cols) / page * page
+            if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) { _ = madvise(p, end - start, Int32(MADV_DONTNEED)) }
+        }
         scales.deallocate()
     }
 
