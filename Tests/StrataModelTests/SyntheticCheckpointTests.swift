@@ -27,6 +27,20 @@ struct SyntheticCheckpointTests {
             #expect(memcmp(x.scales, y.scales, x.scaleRows * x.scaleColumns * 4) == 0)
         }
         #expect(loaded.attentionNorm == [Float](repeating: 1, count: 4096))
+        // An E4M3 NaN code (0x7F) in a weight is refused by name (the kernels would read ±480).
+        let qName = "model.layers.1.self_attn.q_proj.weight"
+        let file = try source.weights.tensor(qName).file
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let headerLength = Int(data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try #require(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        let offset = try #require(((header[qName] as? [String: Any])?["data_offsets"] as? [Int])?.first)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try handle.seek(toOffset: UInt64(8 + headerLength + offset + 4096 + 5))   // row 1, column 5
+        try handle.write(contentsOf: Data([0xFF]))
+        try handle.close()
+        #expect(throws: WeightFileError.malformedTensor(file: file, tensor: qName, reason: "E4M3 NaN code at row 1, column 5")) {
+            _ = try ModelLoader(source: try ModelSource(path: dir), precision: .fp8, pool: pool).loadLayer(1)
+        }
         // Refuses to write over a non-empty directory.
         #expect(throws: SyntheticCheckpoint.SynthError.outputNotEmpty(dir)) { try SyntheticCheckpoint.write(o, pool: pool) }
     }

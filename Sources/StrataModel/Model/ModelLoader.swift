@@ -146,6 +146,12 @@ public struct ModelLoader {
                                                 expected: [m.scaleRows, m.scaleColumns], found: [scales.count / 4])
         }
         if m.codes != UnsafeMutablePointer(mutating: codes) { m.codes.update(from: codes, count: t.rows * t.cols) }
+        // The kernels read the NaN codes S.1111.111 as ±480: refuse them (this pass also brings
+        // every mapped page in, so a loaded slice is resident).
+        if let i = m.firstNaNCode() {
+            throw WeightFileError.malformedTensor(file: t.file, tensor: t.name,
+                                                  reason: "E4M3 NaN code at row \(i / t.cols), column \(i % t.cols)")
+        }
         for i in 0..<n { m.scales[i] = scales.loadUnaligned(fromByteOffset: i * 4, as: Float.self) }
         return m
     }
