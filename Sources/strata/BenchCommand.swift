@@ -7,7 +7,7 @@ import StrataModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure kernels on this machine.",
-        subcommands: [BenchKernels.self, BenchDecode.self, BenchBatch.self, BenchPipeline.self, BenchServe.self, BenchLoad.self, BenchQuantize.self])
+        subcommands: [BenchKernels.self, BenchDecode.self, BenchBatch.self, BenchPipeline.self, BenchServe.self, BenchLoad.self, BenchQuantize.self, BenchStartup.self])
 }
 
 /// `strata bench kernels`: read bandwidth, FP8 GEMV bandwidth ratio, FP8 GEMM GFLOP/s.
