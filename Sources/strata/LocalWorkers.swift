@@ -42,7 +42,7 @@ final class LocalWorkers: @unchecked Sendable {
             guard let file = w.secretFile else {
                 throw ValidationError("cluster.yaml uses CURVE: worker \(w.name) needs secret_file (its key file) for strata up to start it")
             }
-            args += ["--key-file", file, "--coordinator-key", coordinatorKey]
+            args += ["--key-file", file, "--coordinator-key=\(coordinatorKey)"]   // the key may begin with '-'
         }
         lock.lock(); arguments[w.name] = args; retired.remove(w.name); lock.unlock()
         try spawn(w.name)

@@ -28,7 +28,9 @@ struct WorkerCommand: ParsableCommand {
     var logLevel: Logger.Level = .info
     @Option(help: "CURVE key file of this worker (strata keys generate); with --coordinator-key, every link is authenticated and encrypted.")
     var keyFile: String?
-    @Option(help: "The coordinator's CURVE public key (cluster.yaml security.coordinator_key).")
+    // Unconditional: a Z85 key may begin with '-' (1 key in 85), which would otherwise read as an
+    // option and fail with "Missing value" — a CI run of the CURVE capture test did.
+    @Option(parsing: .unconditional, help: "The coordinator's CURVE public key (cluster.yaml security.coordinator_key).")
     var coordinatorKey: String?
 
     func validate() throws {
