@@ -21,8 +21,13 @@ public struct FP8View: @unchecked Sendable {
 
     /// The GEMV's activation pre-scale and the FP8 kernels' block-scale factor (powers of two,
     /// exact; see the canonical reduction in Sources/StrataKernelsShared/Lanes.swift).
-    public static let activationScale: Float = 0x1p64
-    public static let blockScaleFactor: Float = 0x1p56
+    /// (Inlinable computed constants: they fold into the kernels' loops in every module.)
+    @inlinable public static var activationScale: Float { 0x1p64 }
+    @inlinable public static var blockScaleFactor: Float { 0x1p56 }
+    /// E4M3's largest finite magnitude.
+    @inlinable public static var e4m3Max: Float { 448 }
+    /// The quantizer's scale candidates above amax/448: base · (1 + k/128), k = 0…scaleSearchSteps.
+    @inlinable public static var scaleSearchSteps: Int { 16 }
 
     /// Weight rows per converted tile of the tiled GEMM (a multiple of its micro-kernel's 3).
     public static let gemmTileRows = 24

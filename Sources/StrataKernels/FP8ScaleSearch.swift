@@ -19,7 +19,7 @@
 /// columns in order; the lanes are then summed in the fixed tree of `laneSum`.
 extension BlockScaledFP8Matrix {
     /// Candidates above base: s_k = base · (1 + k/128), k = 0…scaleSearchSteps.
-    public static let scaleSearchSteps = 16
+    public static var scaleSearchSteps: Int { FP8View.scaleSearchSteps }
 
     /// Scale of a block (rows × cols floats, rows `stride` apart) by the search above.
     /// Fast path (the kernels' `fp8BlockScale`: 8-lane trial encode, Sources/StrataKernelsShared/

@@ -37,14 +37,6 @@ func lanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-/// The first `n` (< 8) floats at `p`, the rest zero.
-@inline(never)
-func lanesPartial(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD8<Float> {
-    var v = SIMD8<Float>()
-    for k in 0..<n { v[k] = p[k] }
-    return v
-}
-
 /// Stores 8 lanes at `p`.
 @inline(__always)
 func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {

@@ -4,10 +4,8 @@ import StrataKernelViews
 /// per-block scale search and the encode. The rule, its reasons and the canonical order of the
 /// error sum are documented with `BlockScaledFP8Matrix.blockScale` (StrataKernels/FP8ScaleSearch.swift).
 
-/// E4M3's largest finite magnitude.
-let e4m3Max: Float = 448
-/// Candidates above base: s_k = base · (1 + k/128), k = 0…scaleSearchSteps.
-let scaleSearchSteps = 16
+var e4m3Max: Float { FP8View.e4m3Max }
+var scaleSearchSteps: Int { FP8View.scaleSearchSteps }
 
 /// Scale of a block (rows × cols floats, rows `stride` apart): the candidate with the smallest
 /// squared reconstruction error (first on ties), 1 for an all-zero block.

@@ -22,8 +22,8 @@ import StrataKernelViews
 /// block scales must stay below 2^72 (real ones are ≈ amax/448 ≪ 1).
 
 /// Activation pre-scale of the GEMV and block-scale factor of the FP8 kernels (see above).
-let fp8ActivationScale: Float = 0x1p64
-let fp8BlockScaleFactor: Float = 0x1p56
+var fp8ActivationScale: Float { FP8View.activationScale }
+var fp8BlockScaleFactor: Float { FP8View.blockScaleFactor }
 
 /// Horizontal sum in a fixed tree: ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)).
 @inline(__always)
